@@ -1,0 +1,56 @@
+# IRL — the front door. `make run` serves the demo city; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl_test
+WORKERS ?= 4
+SECRET := .secrets/jwt_secret
+export DATABASE_URL TEST_DATABASE_URL
+
+.PHONY: run test lint format migrate seed db bench clean
+
+$(BIN)/activate: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $(BIN)/activate
+
+$(SECRET):
+	mkdir -p .secrets && chmod 700 .secrets
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $(SECRET)
+	chmod 600 $(SECRET)
+
+db: $(BIN)/activate
+	$(BIN)/python scripts/prepare_db.py "$(DATABASE_URL)"
+
+migrate: db
+	$(BIN)/alembic upgrade head
+
+seed: migrate $(SECRET)
+	$(BIN)/flask --app wsgi seed-demo
+
+run: seed
+	mkdir -p .run/prometheus && rm -f .run/prometheus/*
+	PROMETHEUS_MULTIPROC_DIR=.run/prometheus $(BIN)/gunicorn -c gunicorn.conf.py \
+		--bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app
+
+test: $(BIN)/activate
+	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
+	$(BIN)/pytest
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/activate
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: migrate $(SECRET)
+	$(BIN)/python bench/nearby_venues.py
+
+clean:
+	rm -rf $(VENV) .run

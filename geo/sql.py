@@ -1,0 +1,45 @@
+"""Spatial SQL builders over columns passed in (GeoAlchemy2 function objects).
+
+All distances are metres on the WGS 84 spheroid: the columns are ``geography(Point,
+4326)`` and ``ST_Distance``/``ST_DWithin`` on geography use the spheroid by default.
+"""
+
+from geoalchemy2 import Geography, Geometry
+from sqlalchemy import ColumnElement, cast, func
+
+from geo.coords import LatLon
+
+GEOGRAPHY_POINT = Geography(geometry_type="POINT", srid=4326, spatial_index=False)
+GEOMETRY_POINT = Geometry(geometry_type="POINT", srid=4326, spatial_index=False)
+
+
+def point(position: LatLon) -> ColumnElement:
+    """Return a ``geography(Point, 4326)`` expression for a validated position."""
+    return cast(
+        func.ST_SetSRID(func.ST_MakePoint(position.lon, position.lat), 4326), GEOGRAPHY_POINT
+    )
+
+
+def distance_m(column, other) -> ColumnElement:
+    """Spheroidal distance in metres between a geography column and another geography."""
+    return func.ST_Distance(column, other)
+
+
+def within_m(column, other, radius_m: float) -> ColumnElement:
+    """True when ``column`` is at most ``radius_m`` metres from ``other`` (index-backed)."""
+    return func.ST_DWithin(column, other, radius_m)
+
+
+def knn_order(column, other) -> ColumnElement:
+    """KNN ordering key (``<->``) that lets the GiST index return nearest rows first."""
+    return column.op("<->")(other)
+
+
+def latitude(column) -> ColumnElement:
+    """Latitude in degrees of a geography point column."""
+    return func.ST_Y(cast(column, GEOMETRY_POINT))
+
+
+def longitude(column) -> ColumnElement:
+    """Longitude in degrees of a geography point column."""
+    return func.ST_X(cast(column, GEOMETRY_POINT))

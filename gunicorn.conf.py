@@ -1,0 +1,17 @@
+"""gunicorn settings for `make run` (sync workers; the API is stateless)."""
+
+import os
+
+from prometheus_client import multiprocess
+
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+timeout = 30
+graceful_timeout = 20
+accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's metric files so /metrics stays correct."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

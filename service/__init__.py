@@ -1,0 +1,57 @@
+"""IRL's HTTP API: the app factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from service import cli, errors
+from service.api import IrlApi
+from service.auth import passwords, throttle, tokens
+from service.auth.routes import blp as auth_blp
+from service.checkins.routes import blp as checkins_blp
+from service.config import Config
+from service.database import db
+from service.ops import metrics
+from service.ops.routes import blp as ops_blp
+from service.users.routes import blp as users_blp
+from service.venues.routes import blp as venues_blp
+
+API_BLUEPRINTS = (auth_blp, users_blp, venues_blp, checkins_blp)
+SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
+
+
+def _jwt_secret(configured: str) -> str:
+    if configured:
+        return configured
+    if SECRET_FILE.exists():
+        return SECRET_FILE.read_text().strip()
+    raise RuntimeError(
+        "JWT_SECRET_KEY is not set and .secrets/jwt_secret does not exist; "
+        "`make run` generates one."
+    )
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__)
+    settings = Config().update(config)
+    settings.JWT_SECRET_KEY = _jwt_secret(settings.JWT_SECRET_KEY)
+    app.config.from_object(settings)
+    app.json.sort_keys = False
+    passwords.configure(
+        time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
+        memory_cost_kib=int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
+    )
+
+    db.init_app(app)
+    errors.init_app(app)
+    tokens.init_app(app)
+    throttle.init_app(app)
+    metrics.init_app(app)
+    api = IrlApi(app)
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(ops_blp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,50 @@
+"""Schemas for registration, login and tokens."""
+
+from marshmallow import fields, validate
+
+from service.common.schemas import StrictSchema
+from service.users.schemas import MeSchema
+
+HANDLE = validate.Regexp(
+    r"^[A-Za-z0-9_]{3,30}$", error="Handles are 3 to 30 letters, digits or underscores."
+)
+
+
+class RegisterSchema(StrictSchema):
+    """A new account."""
+
+    handle = fields.String(required=True, validate=HANDLE)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=256)
+    )
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class LoginSchema(StrictSchema):
+    """A handle or email, and the password."""
+
+    login = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=256)
+    )
+
+
+class RefreshSchema(StrictSchema):
+    """The refresh token from login or registration."""
+
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class TokensSchema(StrictSchema):
+    """An access/refresh token pair."""
+
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+
+
+class RegisteredSchema(TokensSchema):
+    """The new account and its tokens."""
+
+    user = fields.Nested(MeSchema)

@@ -1,0 +1,76 @@
+"""JWT access/refresh tokens (flask-jwt-extended, HS256 only) and the current user."""
+
+from functools import wraps
+
+from flask import Flask, g
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_jwt_identity,
+    verify_jwt_in_request,
+)
+from jwt import PyJWTError
+
+from service.database import db
+from service.errors import Unauthorized, error_response
+from service.extensions import jwt
+from service.models import User
+
+
+def init_app(app: Flask) -> None:
+    """Bind JWT and answer every token failure with a 401 in the API's error shape."""
+    jwt.init_app(app)
+
+    def _unauthorized(message: str):
+        response = error_response(401, message)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    jwt.unauthorized_loader(lambda reason: _unauthorized("Missing bearer token."))
+    jwt.invalid_token_loader(lambda reason: _unauthorized("Invalid token."))
+    jwt.expired_token_loader(lambda header, payload: _unauthorized("Token has expired."))
+    jwt.needs_fresh_token_loader(lambda header, payload: _unauthorized("Fresh token required."))
+    jwt.revoked_token_loader(lambda header, payload: _unauthorized("Token has been revoked."))
+    jwt.user_lookup_error_loader(lambda header, payload: _unauthorized("Unknown user."))
+
+
+def issue_tokens(user: User) -> dict:
+    """Return a fresh access/refresh token pair for the user."""
+    identity = str(user.id)
+    return {
+        "access_token": create_access_token(identity=identity),
+        "refresh_token": create_refresh_token(identity=identity),
+        "token_type": "Bearer",
+    }
+
+
+def user_id_from_refresh(token: str) -> int:
+    """Validate a refresh token and return its user id; 401 otherwise."""
+    try:
+        claims = decode_token(token)
+    except PyJWTError as exc:
+        raise Unauthorized("Invalid or expired refresh token.") from exc
+    if claims.get("type") != "refresh":
+        raise Unauthorized("That is not a refresh token.")
+    return int(claims["sub"])
+
+
+def login_required(view):
+    """Require a valid access token and load its user into ``g.user`` (401 otherwise)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        verify_jwt_in_request()
+        user = db.session.get(User, int(get_jwt_identity()))
+        if user is None:
+            raise Unauthorized("Unknown user.")
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_user() -> User:
+    """The user loaded by ``login_required``."""
+    return g.user

@@ -1,0 +1,70 @@
+"""Check-ins: create (idempotent), read one, list mine."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.auth.tokens import current_user
+from service.checkins import service
+from service.checkins.schemas import (
+    CheckinCreateSchema,
+    CheckinListQuerySchema,
+    CheckinPageSchema,
+    CheckinResultSchema,
+    CheckinSchema,
+)
+from service.common import cursor
+from service.common.docs import authenticated
+from service.database import db
+from service.idempotency import idempotent
+
+blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins")
+
+
+@blp.route("/checkins")
+class Checkins(MethodView):
+    @authenticated(blp)
+    @idempotent
+    @blp.arguments(CheckinCreateSchema)
+    @blp.response(201, CheckinResultSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
+    @blp.alt_response(409, response="DEFAULT_ERROR", description="Same key still running")
+    @blp.alt_response(429, response="DEFAULT_ERROR", description="Over 30 check-ins an hour")
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        ]
+    )
+    def post(self, payload):
+        """Check in at a venue"""
+        return service.check_in(db_session=db.session, user=current_user(), **payload)
+
+
+@blp.route("/checkins/<int:checkin_id>")
+class CheckinById(MethodView):
+    @authenticated(blp)
+    @blp.response(200, CheckinSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such check-in")
+    def get(self, checkin_id):
+        """One of my check-ins"""
+        return service.get_visible(
+            db_session=db.session, viewer=current_user(), checkin_id=checkin_id
+        )
+
+
+@blp.route("/me/checkins")
+class MyCheckins(MethodView):
+    @authenticated(blp)
+    @blp.arguments(CheckinListQuerySchema, location="query")
+    @blp.response(200, CheckinPageSchema)
+    def get(self, args):
+        """My check-ins, newest first"""
+        after = cursor.decode(args.get("cursor"), str, int)
+        items, last = service.list_mine(
+            db_session=db.session, user=current_user(), limit=args["limit"], after=after
+        )
+        return {"items": items, "next_cursor": cursor.encode(*last) if last else None}

@@ -1,0 +1,84 @@
+"""Check-in schemas: create, output with rewards, listing."""
+
+from marshmallow import ValidationError, fields, validate, validates
+
+from service.common.schemas import LocationSchema, PageQuerySchema, PageSchema, StrictSchema
+from service.venues.schemas import VenueSchema
+
+
+class CheckinCreateSchema(StrictSchema):
+    """A check-in as the phone sends it."""
+
+    venue_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    location = fields.Nested(LocationSchema, required=True)
+    accuracy_m = fields.Float(
+        load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(0, 100_000)
+    )
+    event_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1)
+    )
+    shout = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
+    client_time = fields.AwareDateTime(
+        load_default=None, allow_none=True, metadata={"description": "RFC 3339 with an offset"}
+    )
+    private = fields.Boolean(load_default=False)
+
+    @validates("client_time")
+    def _aware(self, value, **_kwargs):
+        if value is not None and value.utcoffset() is None:
+            raise ValidationError("client_time needs a UTC offset.")
+
+
+class ReasonSchema(StrictSchema):
+    """One broken rule and its numbers."""
+
+    code = fields.String(metadata={"description": "imprecise | too_far | too_fast | too_soon"})
+    message = fields.String()
+    details = fields.Dict()
+
+
+class CheckinSchema(StrictSchema):
+    """A stored check-in."""
+
+    id = fields.Integer()
+    venue = fields.Nested(VenueSchema)
+    location = fields.Nested(LocationSchema)
+    accuracy_m = fields.Float(allow_none=True)
+    shout = fields.String(allow_none=True)
+    private = fields.Boolean()
+    client_time = fields.DateTime(allow_none=True)
+    effective_at = fields.DateTime(
+        metadata={"description": "client_time if given, else server time"}
+    )
+    created_at = fields.DateTime()
+    eligible = fields.Boolean()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    points = fields.Integer()
+
+
+class RewardsSchema(StrictSchema):
+    """What a check-in earned, or why it earned nothing."""
+
+    eligible = fields.Boolean()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    points = fields.Integer()
+    badges = fields.List(fields.Dict())
+    mayorship = fields.Dict(allow_none=True)
+
+
+class CheckinResultSchema(StrictSchema):
+    """The answer to a check-in."""
+
+    checkin = fields.Nested(CheckinSchema)
+    rewards = fields.Nested(RewardsSchema)
+    meetings = fields.List(fields.Dict())
+
+
+class CheckinPageSchema(PageSchema):
+    """A page of check-ins, newest first."""
+
+    items = fields.List(fields.Nested(CheckinSchema))
+
+
+class CheckinListQuerySchema(PageQuerySchema):
+    """Paging for check-in lists."""

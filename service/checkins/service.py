@@ -1,0 +1,208 @@
+"""Check-in use cases: record a check-in with its rewards; read them back."""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from service import clock
+from service.checkins import eligibility
+from service.checkins.measure import measure
+from service.errors import DomainError, NotFound, RateLimited
+from service.models import Checkin, PointsEntry, User, Venue
+from service.venues import service as venues
+
+MAX_CLIENT_AGE = timedelta(hours=24)
+MAX_CLIENT_AHEAD = timedelta(minutes=5)
+RATE_WINDOW = timedelta(hours=1)
+
+
+def effective_time(client_time: datetime | None, now: datetime) -> datetime:
+    """``client_time`` when given (≤ 24 h old, ≤ 5 min ahead), else server time."""
+    if client_time is None:
+        return now
+    if client_time < now - MAX_CLIENT_AGE:
+        raise DomainError(
+            "client_time is more than 24 hours old; such check-ins can no longer be replayed.",
+            errors={"json": {"client_time": ["Too old."]}},
+        )
+    if client_time > now + MAX_CLIENT_AHEAD:
+        raise DomainError(
+            "client_time is more than 5 minutes in the future; check the phone's clock.",
+            errors={"json": {"client_time": ["In the future."]}},
+        )
+    return client_time
+
+
+def _lock_user(db_session: Session, user_id: int) -> User:
+    """Serialise one user's check-ins so the rules and limits see each other."""
+    return db_session.scalars(select(User).where(User.id == user_id).with_for_update()).one()
+
+
+def _enforce_rate(db_session: Session, user_id: int, now: datetime) -> None:
+    limit = current_app.config["CHECKINS_PER_HOUR"]
+    recent = db_session.execute(
+        select(func.count(), func.min(Checkin.created_at)).where(
+            Checkin.user_id == user_id, Checkin.created_at > now - RATE_WINDOW
+        )
+    ).one()
+    if recent[0] >= limit:
+        retry_after = (recent[1] + RATE_WINDOW - now).total_seconds()
+        raise RateLimited(
+            f"More than {limit} check-ins in an hour; try again later.",
+            retry_after=int(retry_after) + 1,
+        )
+
+
+def _award(db_session: Session, user: User, checkin: Checkin, first_visit: bool) -> int:
+    cfg = current_app.config
+    entries = [("checkin", cfg["POINTS_CHECKIN"])]
+    if first_visit:
+        entries.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
+    for reason, points in entries:
+        db_session.add(
+            PointsEntry(
+                user_id=user.id,
+                checkin_id=checkin.id,
+                reason=reason,
+                points=points,
+                created_at=checkin.created_at,
+            )
+        )
+    total = sum(points for _, points in entries)
+    checkin.points = total
+    user.points += total
+    return total
+
+
+def check_in(
+    *,
+    db_session: Session,
+    user: User,
+    venue_id: int,
+    location: dict,
+    accuracy_m: float | None = None,
+    shout: str | None = None,
+    client_time: datetime | None = None,
+    private: bool = False,
+    event_id: int | None = None,
+) -> dict:
+    """Store a check-in (never refused for looking implausible) and what it earned."""
+    now = clock.now()
+    at = effective_time(client_time, now)
+    position = LatLon(**location)
+    venue = venues.get(db_session=db_session, venue_id=venue_id)
+    user = _lock_user(db_session, user.id)
+    _enforce_rate(db_session, user.id, now)
+    facts = measure(db_session=db_session, user_id=user.id, venue=venue, position=position, at=at)
+    broken = eligibility.reasons(
+        measures=facts, radius_m=venue.radius_m, accuracy_m=accuracy_m, at=at
+    )
+    checkin = Checkin(
+        user_id=user.id,
+        venue_id=venue.id,
+        location=geosql.point(position),
+        accuracy_m=accuracy_m,
+        shout=shout,
+        private=private,
+        client_time=client_time,
+        effective_at=at,
+        eligible=not broken,
+        reasons=[reason.as_dict() for reason in broken],
+        created_at=now,
+    )
+    db_session.add(checkin)
+    db_session.flush()
+    user.checkin_count += 1
+    points = _award(db_session, user, checkin, not facts.visited_before) if not broken else 0
+    db_session.flush()
+    return {
+        "checkin": _to_dict(checkin, position, venue),
+        "rewards": {
+            "eligible": not broken,
+            "reasons": checkin.reasons,
+            "points": points,
+            "badges": [],
+            "mayorship": None,
+        },
+        "meetings": [],
+    }
+
+
+def _to_dict(checkin: Checkin, position: LatLon, venue: Venue | dict) -> dict:
+    venue_view = venue if isinstance(venue, dict) else venues.to_dict(venue)
+    return {
+        "id": checkin.id,
+        "venue": venue_view,
+        "location": position.as_dict(),
+        "accuracy_m": checkin.accuracy_m,
+        "shout": checkin.shout,
+        "private": checkin.private,
+        "client_time": checkin.client_time,
+        "effective_at": checkin.effective_at,
+        "created_at": checkin.created_at,
+        "eligible": checkin.eligible,
+        "reasons": checkin.reasons,
+        "points": checkin.points,
+    }
+
+
+def _rows(db_session: Session, *conditions, order=None, limit: int | None = None):
+    query = (
+        select(
+            Checkin,
+            geosql.latitude(Checkin.location).label("lat"),
+            geosql.longitude(Checkin.location).label("lon"),
+            Venue,
+            geosql.latitude(Venue.location).label("vlat"),
+            geosql.longitude(Venue.location).label("vlon"),
+        )
+        .join(Venue, Venue.id == Checkin.venue_id)
+        .where(*conditions)
+    )
+    if order is not None:
+        query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        _to_dict(
+            row.Checkin,
+            LatLon(row.lat, row.lon),
+            venues.to_dict(row.Venue, LatLon(row.vlat, row.vlon)),
+        )
+        for row in db_session.execute(query)
+    ]
+
+
+def get_visible(*, db_session: Session, viewer: User, checkin_id: int) -> dict:
+    """A check-in its owner may see; 404 for anyone else (no hint that it exists)."""
+    rows = _rows(db_session, Checkin.id == checkin_id, Checkin.user_id == viewer.id)
+    if not rows:
+        raise NotFound("No such check-in.")
+    return rows[0]
+
+
+def list_mine(
+    *, db_session: Session, user: User, limit: int, after: tuple[str, int] | None
+) -> tuple[list[dict], tuple | None]:
+    """My check-ins, newest first (keyset on effective time and id)."""
+    conditions = [Checkin.user_id == user.id]
+    if after is not None:
+        try:
+            at = datetime.fromisoformat(after[0])
+        except ValueError as exc:
+            raise DomainError("The cursor is not valid; start again without it.") from exc
+        conditions.append(tuple_(Checkin.effective_at, Checkin.id) < tuple_(at, after[1]))
+    items = _rows(
+        db_session,
+        *conditions,
+        order=(Checkin.effective_at.desc(), Checkin.id.desc()),
+        limit=limit + 1,
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    last = items[-1] if more else None
+    return items, ((last["effective_at"].isoformat(), last["id"]) if last else None)

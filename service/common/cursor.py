@@ -1,0 +1,38 @@
+"""Opaque pagination cursors: URL-safe base64 of a small JSON list."""
+
+import base64
+import binascii
+import json
+
+from service.errors import DomainError
+
+
+def encode(*values) -> str:
+    """Pack values into an opaque cursor."""
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str | None, *types: type) -> tuple | None:
+    """Unpack a cursor made by ``encode``, checking each value's type; 422 if tampered."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(types):
+            raise ValueError
+        return tuple(_coerce(value, kind) for value, kind in zip(values, types, strict=True))
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError) as exc:
+        raise DomainError(
+            "The cursor is not valid; start again without it.",
+            errors={"query": {"cursor": ["Invalid cursor."]}},
+        ) from exc
+
+
+def _coerce(value, kind: type):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError
+    return value

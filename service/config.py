@@ -1,0 +1,62 @@
+"""Configuration read from the environment."""
+
+import os
+from datetime import timedelta
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Settings for one app; every value can be overridden from the environment."""
+
+    def __init__(self):
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        self.DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
+        self.DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 5)
+        self.DB_POOL_TIMEOUT_S = _int("DB_POOL_TIMEOUT_S", 5)
+        self.DB_STATEMENT_TIMEOUT_MS = _int("DB_STATEMENT_TIMEOUT_MS", 15000)
+        self.DB_LOCK_TIMEOUT_MS = _int("DB_LOCK_TIMEOUT_MS", 10000)
+
+        self.JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
+        self.JWT_ALGORITHM = "HS256"
+        self.JWT_DECODE_ALGORITHMS = ["HS256"]
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("JWT_REFRESH_DAYS", 30))
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.JWT_ERROR_MESSAGE_KEY = "message"
+
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.LOGIN_FAILURES_PER_WINDOW = _int("LOGIN_FAILURES_PER_WINDOW", 10)
+        self.LOGIN_FAILURE_WINDOW_S = _int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
+        self.CHECKINS_PER_HOUR = _int("CHECKINS_PER_HOUR", 30)
+
+        self.POINTS_CHECKIN = _int("POINTS_CHECKIN", 5)
+        self.POINTS_FIRST_VISIT = _int("POINTS_FIRST_VISIT", 10)
+
+        self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+        self.API_TITLE = "IRL"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "v1/openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "info": {"description": "Check-ins that turn online contacts into meetings."},
+        }
+
+    def update(self, overrides: dict | None) -> "Config":
+        """Apply test or caller overrides and return self."""
+        for key, value in (overrides or {}).items():
+            setattr(self, key, value)
+        return self

@@ -1,0 +1,140 @@
+"""Domain errors and the one table that maps them to HTTP responses.
+
+Every error body has flask-smorest's shape: ``{"code", "status", "message", "errors"?}``.
+"""
+
+import logging
+
+from flask import Flask, jsonify
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from geo.errors import GeoError
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A failure a person can act on; ``status`` picks the HTTP code."""
+
+    status = 422
+
+    def __init__(self, message: str, *, errors: dict | None = None, headers=None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(DomainError):
+    """Unknown, or not visible to the caller (never reveal which)."""
+
+    status = 404
+
+
+class Forbidden(DomainError):
+    """Authenticated but not allowed."""
+
+    status = 403
+
+
+class Conflict(DomainError):
+    """Conflicts with the current state (duplicate, in progress)."""
+
+    status = 409
+
+
+class Unauthorized(DomainError):
+    """No or bad credentials."""
+
+    status = 401
+
+
+class RateLimited(DomainError):
+    """Too many requests; ``retry_after`` seconds until the window frees up."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
+class Unavailable(DomainError):
+    """A dependency (the database) is down; try again shortly."""
+
+    status = 503
+
+    def __init__(
+        self, message: str = "The service is temporarily unavailable.", *, retry_after: int = 5
+    ):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+def error_response(status: int, message: str, errors: dict | None = None, headers=None):
+    """Build a response in flask-smorest's error shape."""
+    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": message}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def conflict_from_integrity(exc: IntegrityError) -> Conflict:
+    """Turn a unique/foreign-key violation into a 409 that names the constraint's meaning."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+    message = CONSTRAINT_MESSAGES.get(constraint, "This conflicts with existing data.")
+    return Conflict(message)
+
+
+CONSTRAINT_MESSAGES = {
+    "uq_users_handle": "That handle is already taken.",
+    "uq_users_email": "An account with that email already exists.",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.message, exc.errors, exc.headers)
+
+    @app.errorhandler(GeoError)
+    def _geo(exc: GeoError):
+        return error_response(422, str(exc))
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        conflict = conflict_from_integrity(exc)
+        return error_response(conflict.status, conflict.message)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc: OperationalError):
+        if isinstance(exc.orig, pg_errors.QueryCanceled):
+            return error_response(
+                503, "The request took too long; try again.", headers={"Retry-After": "2"}
+            )
+        log.warning("database unavailable: %s", exc.orig)
+        return error_response(
+            503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+        )
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc: DBAPIError):
+        if isinstance(
+            exc.orig,
+            (
+                pg_errors.SerializationFailure,
+                pg_errors.DeadlockDetected,
+                pg_errors.LockNotAvailable,
+            ),
+        ):
+            return error_response(
+                409, "The request collided with another; retry it.", headers={"Retry-After": "1"}
+            )
+        log.exception("database error")
+        return error_response(500, "Internal server error.")

@@ -1,0 +1,109 @@
+"""``Idempotency-Key`` for writes a phone may retry (PRODUCT.md, Conventions).
+
+The key row is inserted in the same transaction as the write it guards. A concurrent
+retry blocks on the primary key until the first transaction ends: if it committed, the
+retry replays the stored response; if it rolled back, the retry does the work itself. A
+retry that waits longer than the lock timeout gets 409. Keys live 24 hours.
+"""
+
+import contextlib
+import hashlib
+import json
+from datetime import timedelta
+from functools import wraps
+
+from flask import Response, request
+from psycopg import errors as pg_errors
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.auth.tokens import current_user
+from service.database import db
+from service.errors import Conflict, DomainError
+from service.models import IdempotencyKey
+
+KEY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+KEY_TTL = timedelta(hours=24)
+
+
+def fingerprint() -> str:
+    """Hash of the method, path and body (JSON canonicalised) of the current request."""
+    body = request.get_data()
+    with contextlib.suppress(ValueError):
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _claim(db_session: Session, user_id: int, key: str, print_: str) -> IdempotencyKey | None:
+    """Insert the key; return the existing row if another request already holds it."""
+    now = clock.now()
+    db_session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at < now - KEY_TTL,
+        )
+    )
+    try:
+        inserted = db_session.execute(
+            insert(IdempotencyKey)
+            .values(user_id=user_id, key=key, fingerprint=print_, created_at=now)
+            .on_conflict_do_nothing()
+            .returning(IdempotencyKey.key)
+        ).first()
+    except OperationalError as exc:
+        if isinstance(exc.orig, pg_errors.LockNotAvailable):
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+            ) from exc
+        raise
+    if inserted is not None:
+        return None
+    return db_session.scalars(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    ).one()
+
+
+def idempotent(view):
+    """Make a write view replayable by ``Idempotency-Key`` and commit its unit of work."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(KEY_HEADER)
+        session = db.session
+        if key is None:
+            response = view(*args, **kwargs)
+            session.commit()
+            return response
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            raise DomainError(f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+        print_ = fingerprint()
+        existing = _claim(session, current_user().id, key, print_)
+        if existing is not None:
+            if existing.fingerprint != print_:
+                raise DomainError(
+                    f"This {KEY_HEADER} was used with a different request; "
+                    "use a new key for a new request."
+                )
+            replay = Response(
+                existing.body, status=existing.status_code, mimetype="application/json"
+            )
+            replay.headers["Idempotent-Replayed"] = "true"
+            session.rollback()
+            return replay
+        response = view(*args, **kwargs)
+        session.execute(
+            IdempotencyKey.__table__.update()
+            .where(IdempotencyKey.user_id == current_user().id, IdempotencyKey.key == key)
+            .values(status_code=response.status_code, body=response.get_data())
+        )
+        session.commit()
+        return response
+
+    return wrapper

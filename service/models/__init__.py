@@ -1,0 +1,9 @@
+"""SQLAlchemy models. The schema itself is made only by Alembic migrations."""
+
+from service.models.base import Base
+from service.models.checkin import Checkin, PointsEntry
+from service.models.idempotency import IdempotencyKey
+from service.models.user import User
+from service.models.venue import Venue
+
+__all__ = ["Base", "Checkin", "IdempotencyKey", "PointsEntry", "User", "Venue"]

@@ -1,0 +1,39 @@
+"""People using the app."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import Base, created_at_column
+
+LOCATION_SHARING = ("off", "approximate", "exact")
+
+
+class User(Base):
+    """An account; handle and email are unique case-insensitively."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_handle", text("lower(handle)"), unique=True),
+        Index("uq_users_email", text("lower(email)"), unique=True),
+        CheckConstraint(
+            "location_sharing IN ('off', 'approximate', 'exact')", name="location_sharing"
+        ),
+        CheckConstraint("nearby_radius_m BETWEEN 100 AND 5000", name="nearby_radius"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    handle: Mapped[str] = mapped_column(String(30), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    location_sharing: Mapped[str] = mapped_column(
+        String(12), nullable=False, server_default="exact"
+    )
+    nearby_radius_m: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1000")
+    notify_nearby: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    points: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    checkin_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = created_at_column()

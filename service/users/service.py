@@ -1,0 +1,23 @@
+"""Profile use cases."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.errors import NotFound
+from service.models import User
+
+
+def update_settings(*, db_session: Session, user: User, changes: dict) -> User:
+    """Apply validated profile changes."""
+    for key, value in changes.items():
+        setattr(user, key, value.strip() if isinstance(value, str) else value)
+    db_session.flush()
+    return user
+
+
+def get_by_handle(*, db_session: Session, handle: str) -> User:
+    """Find a user by handle, case-insensitively; 404 if none."""
+    user = db_session.scalars(select(User).where(func.lower(User.handle) == handle.lower())).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return user

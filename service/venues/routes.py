@@ -1,0 +1,95 @@
+"""Venues: create, read, edit, delete and nearby search."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from geo.coords import LatLon
+from service.auth.tokens import current_user
+from service.common import cursor
+from service.common.docs import authenticated
+from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.database import db
+from service.venues import service
+from service.venues.schemas import (
+    NearbyVenuesPageSchema,
+    NearbyVenuesQuerySchema,
+    VenueCreateSchema,
+    VenuePatchSchema,
+    VenueSchema,
+)
+
+blp = Blueprint("venues", __name__, url_prefix="/api/v1/venues", description="Venues")
+
+
+@blp.route("")
+class Venues(MethodView):
+    @authenticated(blp)
+    @blp.arguments(VenueCreateSchema)
+    @blp.response(201, VenueSchema)
+    def post(self, payload):
+        """Create a venue"""
+        venue = service.create(db_session=db.session, user=current_user(), **payload)
+        db.session.commit()
+        return venue
+
+
+@blp.route("/nearby")
+class NearbyVenues(MethodView):
+    @authenticated(blp)
+    @blp.arguments(NearbyVenuesQuerySchema, location="query")
+    @blp.response(200, NearbyVenuesPageSchema)
+    @blp.alt_response(
+        200,
+        content_type=GEOJSON_MIME,
+        success=True,
+        description="The same page as a GeoJSON FeatureCollection",
+    )
+    def get(self, args):
+        """Venues near a position, nearest first"""
+        (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
+        limit = args["limit"]
+        items = service.nearby(
+            db_session=db.session,
+            position=LatLon(args["lat"], args["lon"]),
+            radius_m=args["radius_m"],
+            limit=limit,
+            offset=offset,
+            category=args.get("category"),
+            q=args.get("q"),
+        )
+        next_cursor = cursor.encode(offset + limit) if len(items) == limit else None
+        if wants_geojson():
+            return feature_collection(items, next_cursor)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/<int:venue_id>")
+class VenueById(MethodView):
+    @authenticated(blp)
+    @blp.response(200, VenueSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
+    def get(self, venue_id):
+        """A venue"""
+        return service.to_dict(service.get(db_session=db.session, venue_id=venue_id))
+
+    @authenticated(blp)
+    @blp.arguments(VenuePatchSchema)
+    @blp.response(200, VenueSchema)
+    @blp.alt_response(403, response="DEFAULT_ERROR", description="Not yours to change")
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
+    def patch(self, changes, venue_id):
+        """Change a venue (its owner, its creator before a claim, or an admin)"""
+        venue = service.update(
+            db_session=db.session, user=current_user(), venue_id=venue_id, changes=changes
+        )
+        db.session.commit()
+        return venue
+
+    @authenticated(blp)
+    @blp.response(204)
+    @blp.alt_response(403, response="DEFAULT_ERROR", description="Not yours to delete")
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
+    def delete(self, venue_id):
+        """Delete a venue (its check-in history is kept)"""
+        service.delete(db_session=db.session, user=current_user(), venue_id=venue_id)
+        db.session.commit()

@@ -1,0 +1,165 @@
+"""Venue use cases: create, read, edit, delete, nearby search."""
+
+from datetime import UTC, datetime
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from geo.timezones import timezone_at
+from service.errors import Forbidden, NotFound
+from service.models import User, Venue
+
+
+def to_dict(venue: Venue, position: LatLon | None = None) -> dict:
+    """Dump a venue entity to the API's dict shape."""
+    if position is None:
+        shape = to_shape(venue.location)
+        position = LatLon(shape.y, shape.x)
+    return {
+        "id": venue.id,
+        "name": venue.name,
+        "category": venue.category,
+        "address": venue.address,
+        "location": position.as_dict(),
+        "radius_m": venue.radius_m,
+        "timezone": venue.timezone,
+        "owned": venue.owner_id is not None,
+    }
+
+
+def create(
+    *,
+    db_session: Session,
+    user: User,
+    name: str,
+    category: str,
+    location: dict,
+    address: str | None,
+    radius_m: int,
+) -> dict:
+    """Create a venue at a validated position, with its time zone."""
+    position = LatLon(**location)
+    venue = Venue(
+        name=name.strip(),
+        category=category.strip(),
+        address=address,
+        location=geosql.point(position),
+        radius_m=radius_m,
+        timezone=timezone_at(position),
+        created_by=user.id,
+    )
+    db_session.add(venue)
+    db_session.flush()
+    return to_dict(venue, position)
+
+
+def get(*, db_session: Session, venue_id: int, for_update: bool = False) -> Venue:
+    """A live venue by id; 404 if unknown or deleted."""
+    query = select(Venue).where(Venue.id == venue_id, Venue.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update()
+    venue = db_session.scalars(query).first()
+    if venue is None:
+        raise NotFound("No such venue.")
+    return venue
+
+
+def can_edit(user: User, venue: Venue) -> bool:
+    """Admins; the owner once claimed; the creator until then."""
+    if user.is_admin:
+        return True
+    if venue.owner_id is not None:
+        return venue.owner_id == user.id
+    return venue.created_by == user.id
+
+
+def update(*, db_session: Session, user: User, venue_id: int, changes: dict) -> dict:
+    """Edit a venue (owner, creator before a claim, or admin)."""
+    venue = get(db_session=db_session, venue_id=venue_id, for_update=True)
+    if not can_edit(user, venue):
+        raise Forbidden(
+            "Only the venue's owner (or its creator before it is claimed) can change it."
+        )
+    position = None
+    if "location" in changes:
+        position = LatLon(**changes.pop("location"))
+        venue.location = geosql.point(position)
+        venue.timezone = timezone_at(position)
+    for key, value in changes.items():
+        setattr(venue, key, value.strip() if isinstance(value, str) else value)
+    db_session.flush()
+    return to_dict(venue, position)
+
+
+def delete(*, db_session: Session, user: User, venue_id: int) -> None:
+    """Hide a venue from search and lookups, keeping its check-in history."""
+    venue = get(db_session=db_session, venue_id=venue_id, for_update=True)
+    if not can_edit(user, venue):
+        raise Forbidden(
+            "Only the venue's owner (or its creator before it is claimed) can delete it."
+        )
+    venue.deleted_at = datetime.now(UTC)
+    db_session.flush()
+
+
+def nearby(
+    *,
+    db_session: Session,
+    position: LatLon,
+    radius_m: float,
+    limit: int,
+    offset: int = 0,
+    category: str | None = None,
+    q: str | None = None,
+) -> list[dict]:
+    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m``.
+
+    The GiST index serves the KNN order (``<->``), bounded by ``ST_DWithin``; the outer
+    sort uses the exact spheroidal distance.
+    """
+    here = geosql.point(position)
+    inner = (
+        select(
+            Venue.id,
+            Venue.name,
+            Venue.category,
+            Venue.address,
+            Venue.radius_m,
+            Venue.timezone,
+            Venue.owner_id,
+            geosql.latitude(Venue.location).label("lat"),
+            geosql.longitude(Venue.location).label("lon"),
+            geosql.distance_m(Venue.location, here).label("distance_m"),
+        )
+        .where(Venue.deleted_at.is_(None), geosql.within_m(Venue.location, here, radius_m))
+        .order_by(geosql.knn_order(Venue.location, here))
+        .limit(limit)
+        .offset(offset)
+    )
+    if category:
+        inner = inner.where(func.lower(Venue.category) == category.lower())
+    if q:
+        inner = inner.where(Venue.name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+    sub = inner.subquery()
+    rows = db_session.execute(select(sub).order_by(sub.c.distance_m, sub.c.id)).all()
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "category": r.category,
+            "address": r.address,
+            "location": {"lat": r.lat, "lon": r.lon},
+            "radius_m": r.radius_m,
+            "timezone": r.timezone,
+            "owned": r.owner_id is not None,
+            "distance_m": round(r.distance_m, 1),
+        }
+        for r in rows
+    ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
