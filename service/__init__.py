@@ -1,6 +1,5 @@
 """IRL's HTTP API: the app factory."""
 
-import os
 from pathlib import Path
 
 from flask import Flask
@@ -40,8 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(settings)
     app.json.sort_keys = False
     passwords.configure(
-        time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
-        memory_cost_kib=int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
+        time_cost=app.config["ARGON2_TIME_COST"], memory_cost_kib=app.config["ARGON2_MEMORY_KIB"]
     )
 
     db.init_app(app)

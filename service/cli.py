@@ -4,6 +4,7 @@ import time
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
 from service import clock
@@ -14,6 +15,7 @@ from service.seed import demo
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def seed_demo(quiet: bool) -> None:
     """Seed the demo city (real NYC venues) and demo users; safe to run again."""
@@ -31,6 +33,7 @@ def seed_demo(quiet: bool) -> None:
 
 
 @click.command("make-admin")
+@with_appcontext
 @click.argument("handle")
 def make_admin(handle: str) -> None:
     """Give HANDLE the admin role."""
@@ -44,6 +47,7 @@ def make_admin(handle: str) -> None:
 
 
 @click.command("purge-idempotency-keys")
+@with_appcontext
 def purge_idempotency_keys() -> None:
     """Delete Idempotency-Key records older than 24 hours."""
     session = db.session

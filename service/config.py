@@ -37,6 +37,9 @@ class Config:
         self.POINTS_CHECKIN = _int("POINTS_CHECKIN", 5)
         self.POINTS_FIRST_VISIT = _int("POINTS_FIRST_VISIT", 10)
 
+        self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 65536)
+
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
         self.API_TITLE = "IRL"

@@ -1,0 +1,179 @@
+"""Fixtures: a real PostGIS test database built by the migrations, one app per run,
+and each test rolled back (or, for concurrency tests, committed and truncated after)."""
+
+import os
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from service import clock, create_app
+from service.database import db
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_test"
+)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLES = ("idempotency_keys", "points_ledger", "checkins", "venues", "users")
+
+
+def migrate(connection, revision: str = "head") -> None:
+    """Run Alembic on an open connection (the only way the schema is made)."""
+    config = AlembicConfig(os.path.join(ROOT, "alembic.ini"))
+    config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
+    config.attributes["connection"] = connection
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """A fresh schema: drop everything, then migrate to head."""
+    eng = create_engine(TEST_DATABASE_URL)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        migrate(conn)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_app(engine):
+    """One app for the whole run, on the test database."""
+    return create_app(
+        {
+            "DATABASE_URL": TEST_DATABASE_URL,
+            "JWT_SECRET_KEY": "test-secret-" + "x" * 40,
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_KIB": 1024,
+            "DB_POOL_SIZE": 25,
+            "DB_MAX_OVERFLOW": 10,
+            "TESTING": True,
+        }
+    )
+
+
+@pytest.fixture
+def app(base_app, engine):
+    """The app with every session inside one transaction that is rolled back."""
+    connection = engine.connect()
+    outer = connection.begin()
+    original = db.session_factory
+    db.session_factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    saved_config = dict(base_app.config)
+    try:
+        yield base_app
+    finally:
+        base_app.config.update(saved_config)
+        db.session_factory = original
+        outer.rollback()
+        connection.close()
+        _reset_limiter(base_app)
+
+
+@pytest.fixture
+def live_app(base_app, engine):
+    """The app committing for real (for races between connections); tables emptied after."""
+    _truncate(engine)
+    try:
+        yield base_app
+    finally:
+        _truncate(engine)
+        _reset_limiter(base_app)
+
+
+def _truncate(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+
+
+def _reset_limiter(app) -> None:
+    app.extensions["irl_login_limiter"].storage.reset()
+
+
+@pytest.fixture
+def client(app):
+    """A test client on the rolled-back app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner on the rolled-back app."""
+    return app.test_cli_runner()
+
+
+class Clock:
+    """Moves the service's clock in tests."""
+
+    def __init__(self, monkeypatch):
+        self.current = datetime.now(UTC).replace(microsecond=0)
+        monkeypatch.setattr(clock, "now", lambda: self.current)
+
+    def advance(self, **delta) -> datetime:
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Freeze the service clock at a whole second; ``advance(minutes=...)`` moves it."""
+    return Clock(monkeypatch)
+
+
+class Actions:
+    """Short helpers for the requests most tests need."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def register(self, handle: str | None = None, **extra) -> dict:
+        handle = handle or f"u{uuid.uuid4().hex[:10]}"
+        body = {
+            "handle": handle,
+            "email": f"{handle}@example.com",
+            "password": "correct horse battery",
+            "display_name": handle.title(),
+            **extra,
+        }
+        response = self.client.post("/api/v1/auth/register", json=body)
+        assert response.status_code == 201, response.json
+        data = response.json
+        data["headers"] = {"Authorization": f"Bearer {data['access_token']}"}
+        return data
+
+    def venue(self, user: dict, lat: float, lon: float, **extra) -> dict:
+        body = {
+            "name": extra.pop("name", "Cafe"),
+            "category": extra.pop("category", "Coffee"),
+            "location": {"lat": lat, "lon": lon},
+            **extra,
+        }
+        response = self.client.post("/api/v1/venues", json=body, headers=user["headers"])
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def check_in(self, user: dict, venue: dict, lat=None, lon=None, headers=None, **extra):
+        location = {
+            "lat": venue["location"]["lat"] if lat is None else lat,
+            "lon": venue["location"]["lon"] if lon is None else lon,
+        }
+        body = {"venue_id": venue["id"], "location": location, **extra}
+        return self.client.post(
+            "/api/v1/checkins", json=body, headers={**user["headers"], **(headers or {})}
+        )
+
+
+@pytest.fixture
+def actions(client):
+    """Register users, create venues, check in."""
+    return Actions(client)
