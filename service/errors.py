@@ -112,29 +112,28 @@ def init_app(app: Flask) -> None:
         conflict = conflict_from_integrity(exc)
         return error_response(conflict.status, conflict.message)
 
-    @app.errorhandler(OperationalError)
-    def _db_down(exc: OperationalError):
-        if isinstance(exc.orig, pg_errors.QueryCanceled):
-            return error_response(
-                503, "The request took too long; try again.", headers={"Retry-After": "2"}
-            )
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):
+        return _database_response(exc)
+
+
+RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
+
+
+def _database_response(exc: DBAPIError):
+    """Collisions → 409 (retry), timeouts and outages → 503, anything else → 500."""
+    if isinstance(exc.orig, RETRYABLE):
+        return error_response(
+            409, "The request collided with another; retry it.", headers={"Retry-After": "1"}
+        )
+    if isinstance(exc.orig, pg_errors.QueryCanceled):
+        return error_response(
+            503, "The request took too long; try again.", headers={"Retry-After": "2"}
+        )
+    if isinstance(exc, OperationalError):
         log.warning("database unavailable: %s", exc.orig)
         return error_response(
             503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
         )
-
-    @app.errorhandler(DBAPIError)
-    def _db_error(exc: DBAPIError):
-        if isinstance(
-            exc.orig,
-            (
-                pg_errors.SerializationFailure,
-                pg_errors.DeadlockDetected,
-                pg_errors.LockNotAvailable,
-            ),
-        ):
-            return error_response(
-                409, "The request collided with another; retry it.", headers={"Retry-After": "1"}
-            )
-        log.exception("database error")
-        return error_response(500, "Internal server error.")
+    log.exception("database error")
+    return error_response(500, "Internal server error.")

@@ -45,7 +45,7 @@ def engine():
 @pytest.fixture(scope="session")
 def base_app(engine):
     """One app for the whole run, on the test database."""
-    return create_app(
+    app = create_app(
         {
             "DATABASE_URL": TEST_DATABASE_URL,
             "JWT_SECRET_KEY": "test-secret-" + "x" * 40,
@@ -56,6 +56,8 @@ def base_app(engine):
             "TESTING": True,
         }
     )
+    yield app
+    db.engine.dispose()
 
 
 @pytest.fixture

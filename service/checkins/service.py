@@ -38,8 +38,18 @@ def effective_time(client_time: datetime | None, now: datetime) -> datetime:
 
 
 def _lock_user(db_session: Session, user_id: int) -> User:
-    """Serialise one user's check-ins so the rules and limits see each other."""
-    return db_session.scalars(select(User).where(User.id == user_id).with_for_update()).one()
+    """Serialise one user's check-ins so the rules and limits see each other.
+
+    ``FOR NO KEY UPDATE`` does not conflict with the key-share locks that foreign keys to
+    ``users`` take (the idempotency key row), so two retries cannot deadlock. The row is
+    re-read under the lock (``populate_existing``) so counters never use a stale copy.
+    """
+    return db_session.scalars(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _enforce_rate(db_session: Session, user_id: int, now: datetime) -> None:

@@ -18,6 +18,17 @@ from service.venues.schemas import (
     VenueSchema,
 )
 
+FEATURE_COLLECTION = {
+    "type": "object",
+    "description": "RFC 7946 FeatureCollection ([lon, lat]); ask with Accept: "
+    "application/geo+json or format=geojson",
+    "properties": {
+        "type": {"type": "string"},
+        "features": {"type": "array"},
+        "next_cursor": {"type": "string", "nullable": True},
+    },
+}
+
 blp = Blueprint("venues", __name__, url_prefix="/api/v1/venues", description="Venues")
 
 
@@ -38,12 +49,7 @@ class NearbyVenues(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyVenuesQuerySchema, location="query")
     @blp.response(200, NearbyVenuesPageSchema)
-    @blp.alt_response(
-        200,
-        content_type=GEOJSON_MIME,
-        success=True,
-        description="The same page as a GeoJSON FeatureCollection",
-    )
+    @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": FEATURE_COLLECTION}}}})
     def get(self, args):
         """Venues near a position, nearest first"""
         (offset,) = cursor.decode(args.get("cursor"), int) or (0,)

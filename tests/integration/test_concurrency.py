@@ -1,0 +1,95 @@
+"""Races between real connections: phones retrying at the same instant."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from service.database import db
+from service.models import Checkin, PointsEntry, User
+
+
+def _register(client, handle):
+    response = client.post(
+        "/api/v1/auth/register",
+        json={
+            "handle": handle,
+            "email": f"{handle}@example.com",
+            "password": "long enough pw",
+            "display_name": handle,
+        },
+    )
+    assert response.status_code == 201
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def _race(app, count, make_request):
+    barrier = threading.Barrier(count)
+
+    def one(index):
+        client = app.test_client()
+        barrier.wait()
+        return make_request(client, index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_twenty_concurrent_retries_make_one_checkin(live_app):
+    client = live_app.test_client()
+    headers = _register(client, "racer")
+    venue = client.post(
+        "/api/v1/venues",
+        headers=headers,
+        json={
+            "name": "Race Cafe",
+            "category": "Coffee Shop",
+            "location": {"lat": 40.7, "lon": -73.9},
+        },
+    ).json
+    body = {"venue_id": venue["id"], "location": {"lat": 40.7, "lon": -73.9}, "shout": "go"}
+
+    responses = _race(
+        live_app,
+        20,
+        lambda c, _i: c.post(
+            "/api/v1/checkins", json=body, headers={**headers, "Idempotency-Key": "same-tap"}
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert len({r.get_data() for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
+    with live_app.app_context():
+        session = db.session
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+        assert session.scalar(select(func.sum(PointsEntry.points))) == 15
+        assert session.scalar(select(User.points).where(User.handle == "racer")) == 15
+
+
+def test_concurrent_distinct_checkins_respect_rate_limit(live_app):
+    client = live_app.test_client()
+    headers = _register(client, "burst")
+    venue = client.post(
+        "/api/v1/venues",
+        headers=headers,
+        json={"name": "Burst Bar", "category": "Bar", "location": {"lat": 1.0, "lon": 1.0}},
+    ).json
+    body = {"venue_id": venue["id"], "location": {"lat": 1.0, "lon": 1.0}}
+
+    responses = _race(
+        live_app,
+        40,
+        lambda c, i: c.post(
+            "/api/v1/checkins", json=body, headers={**headers, "Idempotency-Key": f"k{i}"}
+        ),
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) == 30 and codes.count(429) == 10
+    with live_app.app_context():
+        session = db.session
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 30
+        eligible = session.scalar(select(func.count()).where(Checkin.eligible))
+        assert eligible == 1  # the other 29 are too soon
+        assert session.scalar(select(User.checkin_count).where(User.handle == "burst")) == 30

@@ -1,0 +1,112 @@
+"""Health, readiness, metrics, OpenAPI and the offline docs."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from service.models import Base
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_when_current(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"ok": True, "database": "ok", "migrations": "current"}
+
+
+def test_readyz_reports_unreachable_database(monkeypatch):
+    from sqlalchemy import create_engine
+
+    from service.ops import readiness
+
+    dead = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    state = readiness.check(dead)
+    dead.dispose()
+    assert state["ok"] is False and state["database"].startswith("unreachable")
+
+
+def test_readyz_reports_pending_migrations(live_app, engine):
+    with engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        conn.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    try:
+        response = live_app.test_client().get("/readyz")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "expected" in response.json["migrations"]
+
+
+def test_metrics_are_prometheus_text(client):
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert (
+        b'irl_http_requests_total{endpoint="/healthz",method="GET",status="200"}' in response.data
+    )
+
+
+def test_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    for path in (
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/me",
+        "/api/v1/venues",
+        "/api/v1/venues/nearby",
+        "/api/v1/venues/{venue_id}",
+        "/api/v1/checkins",
+        "/api/v1/checkins/{checkin_id}",
+        "/api/v1/me/checkins",
+    ):
+        assert path in spec["paths"], path
+    nearby = spec["paths"]["/api/v1/venues/nearby"]["get"]
+    assert nearby["security"] == [{"bearerAuth": []}]
+    assert "401" in nearby["responses"]
+    assert "application/geo+json" in nearby["responses"]["200"]["content"]
+
+
+def test_docs_work_offline(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "//cdn" not in html and "https://" not in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert f"/api/docs/static/{asset}" in html
+        response = client.get(f"/api/docs/static/{asset}")
+        assert response.status_code == 200
+        response.close()
+
+
+def test_unknown_path_and_method(client):
+    assert client.get("/api/v1/nowhere").json["code"] == 404
+    response = client.put("/api/v1/checkins")
+    assert response.status_code == 405 and response.json["message"]
+
+
+def test_models_match_migrations(engine):
+    """The migrations, not the models, make the schema; they must agree."""
+    from geoalchemy2 import alembic_helpers
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"include_object": alembic_helpers.include_object, "compare_type": True}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_postgis_is_installed(engine):
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+    assert version.startswith("3.")
