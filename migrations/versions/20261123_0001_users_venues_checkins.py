@@ -121,7 +121,6 @@ def upgrade() -> None:
         ["location"],
         unique=False,
         postgresql_using="gist",
-        postgresql_where=sa.text("deleted_at IS NULL"),
         postgresql_ops={},
     )
     op.create_index(
@@ -241,7 +240,6 @@ def downgrade() -> None:
         "ix_venues_location",
         table_name="venues",
         postgresql_using="gist",
-        postgresql_where=sa.text("deleted_at IS NULL"),
         column_name="location",
     )
     op.drop_geospatial_table("venues")
