@@ -9,6 +9,7 @@ retry that waits longer than the lock timeout gets 409. Keys live 24 hours.
 import contextlib
 import hashlib
 import json
+import re
 from datetime import timedelta
 from functools import wraps
 
@@ -28,12 +29,13 @@ from service.models import IdempotencyKey
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
+KEY_PATTERN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
 def fingerprint() -> str:
     """Hash of the method, path and body (JSON canonicalised) of the current request."""
     body = request.get_data()
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     digest.update(body)
@@ -81,8 +83,10 @@ def idempotent(view):
             response = view(*args, **kwargs)
             session.commit()
             return response
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise DomainError(f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
+        if not KEY_PATTERN.fullmatch(key):
+            raise DomainError(
+                f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
+            )
         print_ = fingerprint()
         existing = _claim(session, current_user().id, key, print_)
         if existing is not None:

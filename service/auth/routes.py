@@ -1,7 +1,6 @@
 """Registration, login and token refresh."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.auth import service
 from service.auth.schemas import (
@@ -12,6 +11,7 @@ from service.auth.schemas import (
     TokensSchema,
 )
 from service.auth.tokens import issue_tokens, user_id_from_refresh
+from service.common.blueprint import Blueprint
 from service.database import db
 from service.errors import Unauthorized
 from service.models import User

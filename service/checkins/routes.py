@@ -1,7 +1,6 @@
 """Check-ins: create (idempotent), read one, list mine."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.auth.tokens import current_user
 from service.checkins import service
@@ -13,7 +12,9 @@ from service.checkins.schemas import (
     CheckinSchema,
 )
 from service.common import cursor
+from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
+from service.common.schemas import MAX_ID
 from service.database import db
 from service.idempotency import idempotent
 
@@ -44,7 +45,7 @@ class Checkins(MethodView):
         return service.check_in(db_session=db.session, user=current_user(), **payload)
 
 
-@blp.route("/checkins/<int:checkin_id>")
+@blp.route(f"/checkins/<int(max={MAX_ID}):checkin_id>")
 class CheckinById(MethodView):
     @authenticated(blp)
     @blp.response(200, CheckinSchema)
@@ -64,6 +65,8 @@ class MyCheckins(MethodView):
     def get(self, args):
         """My check-ins, newest first"""
         after = cursor.decode(args.get("cursor"), str, int)
+        if after:
+            cursor.check_range(after[1], 1, MAX_ID)
         items, last = service.list_mine(
             db_session=db.session, user=current_user(), limit=args["limit"], after=after
         )

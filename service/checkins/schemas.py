@@ -2,21 +2,25 @@
 
 from marshmallow import ValidationError, fields, validate, validates
 
-from service.common.schemas import LocationSchema, PageQuerySchema, PageSchema, StrictSchema
+from service.common.schemas import (
+    LocationSchema,
+    PageQuerySchema,
+    PageSchema,
+    StrictSchema,
+    object_id,
+)
 from service.venues.schemas import VenueSchema
 
 
 class CheckinCreateSchema(StrictSchema):
     """A check-in as the phone sends it."""
 
-    venue_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    venue_id = object_id(required=True)
     location = fields.Nested(LocationSchema, required=True)
     accuracy_m = fields.Float(
         load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(0, 100_000)
     )
-    event_id = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1)
-    )
+    event_id = object_id(load_default=None, allow_none=True)
     shout = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=140))
     client_time = fields.AwareDateTime(
         load_default=None, allow_none=True, metadata={"description": "RFC 3339 with an offset"}

@@ -13,6 +13,19 @@ def encode(*values) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid() -> DomainError:
+    return DomainError(
+        "The cursor is not valid; start again without it.",
+        errors={"query": {"cursor": ["Invalid cursor."]}},
+    )
+
+
+def check_range(value: int, low: int, high: int) -> None:
+    """422 when a decoded number lies outside what the cursor could have held."""
+    if not low <= value <= high:
+        raise _invalid()
+
+
 def decode(cursor: str | None, *types: type) -> tuple | None:
     """Unpack a cursor made by ``encode``, checking each value's type; 422 if tampered."""
     if cursor is None:

@@ -1,19 +1,49 @@
 """Schema pieces shared by several resources."""
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from geo.coords import LAT_RANGE, LON_RANGE
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+
+
+def _unstorable(value) -> bool:
+    """True for text PostgreSQL cannot store: NUL bytes or lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
 
 
 class StrictSchema(ma.Schema):
-    """Request schema that rejects unknown fields."""
+    """Request schema that rejects unknown fields and text the database cannot store."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @pre_load(pass_collection=True)
+    def _reject_unstorable_text(self, data, **_kwargs):
+        values = dict(data) if hasattr(data, "keys") and not isinstance(data, dict) else data
+        if _unstorable(values):
+            raise ValidationError("Text may not contain NUL characters or invalid Unicode.")
+        return data
+
+
+def object_id(**kwargs) -> fields.Integer:
+    """A positive database id (bigint range)."""
+    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def latitude(**kwargs) -> fields.Float:

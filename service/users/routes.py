@@ -1,9 +1,9 @@
 """My profile and settings; public profiles."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.auth.tokens import current_user
+from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.database import db
 from service.users import service

@@ -1,10 +1,14 @@
 """Profile use cases."""
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
 from service.models import User
+
+HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 
 def update_settings(*, db_session: Session, user: User, changes: dict) -> User:
@@ -17,6 +21,8 @@ def update_settings(*, db_session: Session, user: User, changes: dict) -> User:
 
 def get_by_handle(*, db_session: Session, handle: str) -> User:
     """Find a user by handle, case-insensitively; 404 if none."""
+    if not HANDLE_PATTERN.fullmatch(handle):
+        raise NotFound("No such user.")
     user = db_session.scalars(select(User).where(func.lower(User.handle) == handle.lower())).first()
     if user is None:
         raise NotFound("No such user.")

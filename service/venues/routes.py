@@ -1,13 +1,14 @@
 """Venues: create, read, edit, delete and nearby search."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from geo.coords import LatLon
 from service.auth.tokens import current_user
 from service.common import cursor
+from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.common.schemas import MAX_ID
 from service.database import db
 from service.venues import service
 from service.venues.schemas import (
@@ -17,6 +18,8 @@ from service.venues.schemas import (
     VenuePatchSchema,
     VenueSchema,
 )
+
+MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search
 
 FEATURE_COLLECTION = {
     "type": "object",
@@ -53,6 +56,7 @@ class NearbyVenues(MethodView):
     def get(self, args):
         """Venues near a position, nearest first"""
         (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
+        cursor.check_range(offset, 0, MAX_OFFSET)
         limit = args["limit"]
         items = service.nearby(
             db_session=db.session,
@@ -69,7 +73,7 @@ class NearbyVenues(MethodView):
         return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/<int:venue_id>")
+@blp.route(f"/<int(max={MAX_ID}):venue_id>")
 class VenueById(MethodView):
     @authenticated(blp)
     @blp.response(200, VenueSchema)
