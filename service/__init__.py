@@ -1,5 +1,6 @@
 """IRL's HTTP API: the app factory."""
 
+import hashlib
 from pathlib import Path
 
 from flask import Flask
@@ -10,13 +11,26 @@ from service.auth import passwords, throttle, tokens
 from service.auth.routes import blp as auth_blp
 from service.checkins.routes import blp as checkins_blp
 from service.config import Config
+from service.contacts.routes import blp as contacts_blp
 from service.database import db
+from service.identities.routes import blp as identities_blp
+from service.meetings.routes import blp as meetings_blp
 from service.ops import metrics
 from service.ops.routes import blp as ops_blp
+from service.presence.routes import blp as presence_blp
 from service.users.routes import blp as users_blp
 from service.venues.routes import blp as venues_blp
 
-API_BLUEPRINTS = (auth_blp, users_blp, venues_blp, checkins_blp)
+API_BLUEPRINTS = (
+    auth_blp,
+    users_blp,
+    identities_blp,
+    contacts_blp,
+    venues_blp,
+    checkins_blp,
+    presence_blp,
+    meetings_blp,
+)
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
 
 
@@ -36,6 +50,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     settings = Config().update(config)
     settings.JWT_SECRET_KEY = _jwt_secret(settings.JWT_SECRET_KEY)
+    settings.LOCATION_SECRET = (
+        settings.LOCATION_SECRET
+        or hashlib.sha256(b"location-grid:" + settings.JWT_SECRET_KEY.encode()).hexdigest()
+    )
     app.config.from_object(settings)
     app.json.sort_keys = False
     passwords.configure(

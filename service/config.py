@@ -36,6 +36,10 @@ class Config:
 
         self.POINTS_CHECKIN = _int("POINTS_CHECKIN", 5)
         self.POINTS_FIRST_VISIT = _int("POINTS_FIRST_VISIT", 10)
+        self.POINTS_FIRST_MEETING = _int("POINTS_FIRST_MEETING", 50)
+        self.POINTS_MEETING = _int("POINTS_MEETING", 10)
+        # Secret behind each user's grid offset for approximate locations.
+        self.LOCATION_SECRET = os.environ.get("LOCATION_SECRET", "")
 
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 65536)

@@ -179,3 +179,31 @@ class Actions:
 def actions(client):
     """Register users, create venues, check in."""
     return Actions(client)
+
+
+def befriend(client, a: dict, b: dict) -> None:
+    """Make a and b mutual contacts through direct follows."""
+    for follower, followee in ((a, b), (b, a)):
+        response = client.post(
+            "/api/v1/me/contacts",
+            headers=follower["headers"],
+            json={"handle": followee["user"]["handle"]},
+        )
+        assert response.status_code == 201, response.json
+
+
+@pytest.fixture
+def friends(client, actions):
+    """Factory: register n users who are all mutual contacts of each other."""
+
+    def make(count: int = 2, **settings) -> list[dict]:
+        people = [actions.register() for _ in range(count)]
+        for index, person in enumerate(people):
+            for other in people[index + 1 :]:
+                befriend(client, person, other)
+            if settings:
+                response = client.patch("/api/v1/me", headers=person["headers"], json=settings)
+                assert response.status_code == 200
+        return people
+
+    return make

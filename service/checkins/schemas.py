@@ -9,6 +9,7 @@ from service.common.schemas import (
     StrictSchema,
     object_id,
 )
+from service.contacts.schemas import PersonSchema
 from service.venues.schemas import VenueSchema
 
 
@@ -42,10 +43,13 @@ class ReasonSchema(StrictSchema):
 
 
 class CheckinSchema(StrictSchema):
-    """A stored check-in."""
+    """A check-in: in full for its owner; a contact sees user, sharing, venue (exact
+    sharing only), location, shout and effective_at."""
 
     id = fields.Integer()
-    venue = fields.Nested(VenueSchema)
+    user = fields.Nested(PersonSchema)
+    sharing = fields.String()
+    venue = fields.Nested(VenueSchema, allow_none=True)
     location = fields.Nested(LocationSchema)
     accuracy_m = fields.Float(allow_none=True)
     shout = fields.String(allow_none=True)
@@ -70,12 +74,21 @@ class RewardsSchema(StrictSchema):
     mayorship = fields.Dict(allow_none=True)
 
 
+class CheckinMeetingSchema(StrictSchema):
+    """A meeting this check-in completed."""
+
+    meeting_id = fields.Integer()
+    user = fields.Nested(PersonSchema)
+    first_time = fields.Boolean()
+    points = fields.Integer()
+
+
 class CheckinResultSchema(StrictSchema):
     """The answer to a check-in."""
 
     checkin = fields.Nested(CheckinSchema)
     rewards = fields.Nested(RewardsSchema)
-    meetings = fields.List(fields.Dict())
+    meetings = fields.List(fields.Nested(CheckinMeetingSchema))
 
 
 class CheckinPageSchema(PageSchema):

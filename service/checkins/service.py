@@ -11,8 +11,11 @@ from geo.coords import LatLon
 from service import clock
 from service.checkins import eligibility
 from service.checkins.measure import measure
+from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
+from service.meetings.detect import detect
 from service.models import Checkin, PointsEntry, User, Venue
+from service.presence import service as presence
 from service.venues import service as venues
 
 MAX_CLIENT_AGE = timedelta(hours=24)
@@ -105,6 +108,9 @@ def check_in(
     at = effective_time(client_time, now)
     position = LatLon(**location)
     venue = venues.get(db_session=db_session, venue_id=venue_id)
+    can_meet = not private and user.location_sharing != "off"
+    if can_meet:
+        pairs.lock_pairs(db_session, user.id, pairs.mutual_contact_ids(db_session, user.id))
     user = _lock_user(db_session, user.id)
     _enforce_rate(db_session, user.id, now)
     facts = measure(db_session=db_session, user_id=user.id, venue=venue, position=position, at=at)
@@ -128,6 +134,10 @@ def check_in(
     db_session.flush()
     user.checkin_count += 1
     points = _award(db_session, user, checkin, not facts.visited_before) if not broken else 0
+    meetings = []
+    if can_meet and not broken:
+        meetings = detect(db_session=db_session, user=user, checkin=checkin, venue=venue, now=now)
+        points += sum(meeting["points"] for meeting in meetings)
     db_session.flush()
     return {
         "checkin": _to_dict(checkin, position, venue),
@@ -138,7 +148,7 @@ def check_in(
             "badges": [],
             "mayorship": None,
         },
-        "meetings": [],
+        "meetings": meetings,
     }
 
 
@@ -188,11 +198,17 @@ def _rows(db_session: Session, *conditions, order=None, limit: int | None = None
 
 
 def get_visible(*, db_session: Session, viewer: User, checkin_id: int) -> dict:
-    """A check-in its owner may see; 404 for anyone else (no hint that it exists)."""
+    """My own check-in in full, a contact's as they let me see it; 404 for anything else
+    (never a hint that it exists)."""
     rows = _rows(db_session, Checkin.id == checkin_id, Checkin.user_id == viewer.id)
-    if not rows:
+    if rows:
+        return rows[0]
+    shown = presence.contact_checkin(
+        db_session=db_session, viewer_id=viewer.id, checkin_id=checkin_id
+    )
+    if shown is None:
         raise NotFound("No such check-in.")
-    return rows[0]
+    return shown
 
 
 def list_mine(

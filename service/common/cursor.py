@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from datetime import datetime
 
 from service.errors import DomainError
 
@@ -24,6 +25,14 @@ def check_range(value: int, low: int, high: int) -> None:
     """422 when a decoded number lies outside what the cursor could have held."""
     if not low <= value <= high:
         raise _invalid()
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time from a cursor; 422 if it is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _invalid() from exc
 
 
 def decode(cursor: str | None, *types: type) -> tuple | None:

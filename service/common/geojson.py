@@ -14,10 +14,11 @@ def wants_geojson() -> bool:
     return request.accept_mimetypes.best_match(["application/json", GEOJSON_MIME]) == GEOJSON_MIME
 
 
-def feature_collection(items: list[dict], next_cursor: str | None) -> Response:
-    """Turn dumped items (each with ``id`` and ``location``) into a FeatureCollection."""
+def feature_collection(schema, items: list[dict], next_cursor: str | None) -> Response:
+    """Dump items with ``schema`` and wrap them (each has ``id`` and ``location``) as a
+    FeatureCollection."""
     features = []
-    for item in items:
+    for item in schema.dump(items, many=True):
         properties = {key: value for key, value in item.items() if key != "location"}
         location = item["location"]
         features.append(

@@ -3,7 +3,21 @@
 from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
 from service.models.idempotency import IdempotencyKey
+from service.models.meeting import Meeting
+from service.models.social import Follow, Identity, PendingFollow, Relationship
 from service.models.user import User
 from service.models.venue import Venue
 
-__all__ = ["Base", "Checkin", "IdempotencyKey", "PointsEntry", "User", "Venue"]
+__all__ = [
+    "Base",
+    "Checkin",
+    "Follow",
+    "IdempotencyKey",
+    "Identity",
+    "Meeting",
+    "PendingFollow",
+    "PointsEntry",
+    "Relationship",
+    "User",
+    "Venue",
+]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,13 @@ class Checkin(Base):
         Index("ix_checkins_user_venue_effective", "user_id", "venue_id", "effective_at"),
         Index("ix_checkins_user_created", "user_id", "created_at"),
         Index("ix_checkins_venue_effective", "venue_id", "effective_at"),
+        # "latest visible check-in" of each contact (nearby contacts, feed)
+        Index(
+            "ix_checkins_user_visible",
+            "user_id",
+            "effective_at",
+            postgresql_where=text("NOT private"),
+        ),
         CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy"),
         CheckConstraint("char_length(shout) <= 140", name="shout_length"),
     )

@@ -12,6 +12,7 @@ from service.common.schemas import MAX_ID
 from service.database import db
 from service.venues import service
 from service.venues.schemas import (
+    NearbyVenueSchema,
     NearbyVenuesPageSchema,
     NearbyVenuesQuerySchema,
     VenueCreateSchema,
@@ -69,7 +70,7 @@ class NearbyVenues(MethodView):
         )
         next_cursor = cursor.encode(offset + limit) if len(items) == limit else None
         if wants_geojson():
-            return feature_collection(items, next_cursor)
+            return feature_collection(NearbyVenueSchema(), items, next_cursor)
         return {"items": items, "next_cursor": next_cursor}
 
 

@@ -93,3 +93,55 @@ def test_concurrent_distinct_checkins_respect_rate_limit(live_app):
         eligible = session.scalar(select(func.count()).where(Checkin.eligible))
         assert eligible == 1  # the other 29 are too soon
         assert session.scalar(select(User.checkin_count).where(User.handle == "burst")) == 30
+
+
+def _befriend(client, a_headers, b_handle, b_headers, a_handle):
+    assert (
+        client.post("/api/v1/me/contacts", headers=a_headers, json={"handle": b_handle}).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/v1/me/contacts", headers=b_headers, json={"handle": a_handle}).status_code
+        == 201
+    )
+
+
+def test_friends_checking_in_at_the_same_instant_meet_exactly_once(live_app):
+    from service.models import Meeting, Relationship
+
+    client = live_app.test_client()
+    rounds = 8
+    for index in range(rounds):
+        a = _register(client, f"racer_a{index}")
+        b = _register(client, f"racer_b{index}")
+        _befriend(client, a, f"racer_b{index}", b, f"racer_a{index}")
+        venue = client.post(
+            "/api/v1/venues",
+            headers=a,
+            json={
+                "name": f"Race Hall {index}",
+                "category": "Bar",
+                "location": {"lat": 10.0 + index, "lon": 10.0},
+            },
+        ).json
+        body = {"venue_id": venue["id"], "location": {"lat": 10.0 + index, "lon": 10.0}}
+        responses = _race(
+            live_app,
+            2,
+            lambda c, i, a=a, b=b, body=body: c.post(
+                "/api/v1/checkins", json=body, headers=(a, b)[i]
+            ),
+        )
+        assert [r.status_code for r in responses] == [201, 201]
+        reported = sum(len(r.json["meetings"]) for r in responses)
+        assert reported == 1, [r.json["meetings"] for r in responses]
+    with live_app.app_context():
+        session = db.session
+        assert session.scalar(select(func.count()).select_from(Meeting)) == 2 * rounds
+        assert (
+            session.scalar(
+                select(func.count()).where(Relationship.met_in_person, Relationship.meetings == 1)
+            )
+            == 2 * rounds
+        )
+        assert session.scalar(select(func.count()).where(Checkin.eligible)) == 2 * rounds

@@ -1,0 +1,112 @@
+"""Follow edges, the per-direction relationship flags, and per-pair locks.
+
+Each direction's flag is written only by that direction's follower, so concurrent follows
+never read each other's uncommitted state. Rows of a pair are written in (user, other)
+order to keep lock order stable.
+"""
+
+import hashlib
+
+from sqlalchemy import BigInteger, case, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.orm import Session
+
+from service.models import Follow, Relationship, User
+
+
+def pair_key(a: int, b: int) -> int:
+    """A signed 64-bit advisory-lock key for the unordered pair {a, b}."""
+    low, high = min(a, b), max(a, b)
+    digest = hashlib.blake2b(f"pair:{low}:{high}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_pairs(db_session: Session, user_id: int, other_ids: list[int]) -> None:
+    """Take the transaction-scoped lock of every pair (user, other), in key order.
+
+    Two check-ins of a pair (meeting detection) or two follows of a pair then run one
+    after the other, so the second always sees the first.
+    """
+    keys = sorted({pair_key(user_id, other) for other in other_ids})
+    if keys:
+        db_session.execute(
+            select(func.pg_advisory_xact_lock(func.unnest(func.cast(keys, ARRAY(BigInteger)))))
+        )
+
+
+def mutual_contact_ids(db_session: Session, user_id: int) -> list[int]:
+    """Ids of my mutual contacts."""
+    return list(
+        db_session.scalars(
+            select(Relationship.other_id).where(
+                Relationship.user_id == user_id, Relationship.mutual
+            )
+        )
+    )
+
+
+def _set_flags(
+    db_session: Session, follower_id: int, followee_ids: list[int], following: bool
+) -> None:
+    """Set ``i_follow`` on (follower, followee) and ``they_follow`` on the reverse rows,
+    in one upsert whose rows are sorted, so concurrent follows lock in the same order."""
+    rows = [
+        {"user_id": follower_id, "other_id": f, "i_follow": following, "they_follow": False}
+        for f in followee_ids
+    ]
+    rows += [
+        {"user_id": f, "other_id": follower_id, "i_follow": False, "they_follow": following}
+        for f in followee_ids
+    ]
+    rows.sort(key=lambda row: (row["user_id"], row["other_id"]))
+    statement = insert(Relationship).values(rows)
+    mine = statement.excluded.user_id == follower_id
+    db_session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "other_id"],
+            set_={
+                "i_follow": case((mine, statement.excluded.i_follow), else_=Relationship.i_follow),
+                "they_follow": case(
+                    (mine, Relationship.they_follow), else_=statement.excluded.they_follow
+                ),
+            },
+        )
+    )
+
+
+def follow(db_session: Session, follower_id: int, followee_ids: list[int], via: str) -> None:
+    """Record that ``follower`` follows each of ``followee_ids`` through ``via``."""
+    followee_ids = sorted({f for f in followee_ids if f != follower_id})
+    if not followee_ids:
+        return
+    db_session.execute(
+        insert(Follow)
+        .values([{"follower_id": follower_id, "followee_id": f, "via": via} for f in followee_ids])
+        .on_conflict_do_nothing()
+    )
+    _set_flags(db_session, follower_id, followee_ids, True)
+
+
+def unfollow(db_session: Session, follower_id: int, followee_id: int) -> bool:
+    """Remove every follow edge from follower to followee; False if there was none."""
+    removed = db_session.execute(
+        delete(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
+    ).rowcount
+    if removed:
+        _set_flags(db_session, follower_id, [followee_id], False)
+    return bool(removed)
+
+
+def is_mutual(db_session: Session, a: int, b: int) -> bool:
+    """True when a and b follow each other."""
+    return bool(
+        db_session.scalar(
+            select(Relationship.mutual).where(Relationship.user_id == a, Relationship.other_id == b)
+        )
+    )
+
+
+def sharing_of(db_session: Session, user_ids: list[int]) -> dict[int, str]:
+    """Each user's ``location_sharing``."""
+    rows = db_session.execute(select(User.id, User.location_sharing).where(User.id.in_(user_ids)))
+    return dict(rows.all())

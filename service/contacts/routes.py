@@ -1,0 +1,97 @@
+"""Contacts: import follow lists, follow and unfollow IRL users, list them."""
+
+from flask.views import MethodView
+
+from service.auth.tokens import current_user
+from service.common import cursor
+from service.common.blueprint import Blueprint
+from service.common.docs import authenticated
+from service.contacts import service
+from service.contacts.schemas import (
+    ContactImportSchema,
+    ContactPageSchema,
+    ContactQuerySchema,
+    ContactSchema,
+    FollowSchema,
+    ImportResultSchema,
+)
+from service.contacts.uploads import read_import
+from service.database import db
+
+blp = Blueprint("contacts", __name__, url_prefix="/api/v1/me/contacts", description="Contacts")
+
+UPLOAD_BODY = {
+    "content": {
+        "application/json": {"schema": ContactImportSchema},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["network", "file"],
+                "properties": {
+                    "network": {"type": "string"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "Mastodon following_accounts.csv or one handle per line",
+                    },
+                },
+            }
+        },
+    }
+}
+
+
+@blp.route("")
+class Contacts(MethodView):
+    @authenticated(blp)
+    @blp.arguments(ContactQuerySchema, location="query")
+    @blp.response(200, ContactPageSchema)
+    def get(self, args):
+        """People I follow, with mutual and in-person history"""
+        after = cursor.decode(args.get("cursor"), str, int)
+        items, last = service.list_contacts(
+            db_session=db.session,
+            user=current_user(),
+            limit=args["limit"],
+            after=after,
+            mutual=args.get("mutual"),
+        )
+        return {"items": items, "next_cursor": cursor.encode(*last) if last else None}
+
+    @authenticated(blp)
+    @blp.arguments(FollowSchema)
+    @blp.response(201, ContactSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
+    def post(self, payload):
+        """Follow an IRL user by handle"""
+        contact = service.follow_handle(
+            db_session=db.session, user=current_user(), handle=payload["handle"]
+        )
+        db.session.commit()
+        return contact
+
+
+@blp.route("/import")
+class ContactImport(MethodView):
+    @authenticated(blp)
+    @blp.doc(requestBody=UPLOAD_BODY)
+    @blp.response(200, ImportResultSchema)
+    def post(self):
+        """Import the people I follow on a network (JSON list or the exported file)"""
+        network, handles = read_import()
+        result = service.import_handles(
+            db_session=db.session, user=current_user(), network=network, handles=handles
+        )
+        db.session.commit()
+        return result
+
+
+@blp.route("/<string:handle>")
+class ContactByHandle(MethodView):
+    @authenticated(blp)
+    @blp.response(204)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="Not followed")
+    def delete(self, handle):
+        """Stop following someone"""
+        service.unfollow_handle(db_session=db.session, user=current_user(), handle=handle)
+        db.session.commit()

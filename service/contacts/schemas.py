@@ -1,0 +1,75 @@
+"""Schemas for contacts and contact imports."""
+
+from marshmallow import fields, validate
+
+from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
+from service.contacts.importers import MAX_HANDLES
+from service.models.social import NETWORKS
+
+
+class ContactImportSchema(StrictSchema):
+    """Handles I follow on a network (JSON form of the import)."""
+
+    network = fields.String(required=True, validate=validate.OneOf(NETWORKS))
+    handles = fields.List(
+        fields.String(validate=validate.Length(min=1, max=400)),
+        required=True,
+        validate=validate.Length(max=MAX_HANDLES),
+    )
+
+
+class ContactUploadFormSchema(StrictSchema):
+    """The multipart form's text field (the file comes as ``file``)."""
+
+    network = fields.String(required=True, validate=validate.OneOf(NETWORKS))
+
+
+class PersonSchema(StrictSchema):
+    """Who someone is in the app (never where)."""
+
+    handle = fields.String()
+    display_name = fields.String()
+
+
+class MatchSchema(PersonSchema):
+    """An imported handle that is an IRL user."""
+
+    network_handle = fields.String()
+    mutual = fields.Boolean()
+
+
+class ImportResultSchema(StrictSchema):
+    """Which handles are IRL users; the rest are remembered until their owners join."""
+
+    network = fields.String()
+    matched = fields.List(fields.Nested(MatchSchema))
+    matched_count = fields.Integer()
+    unmatched_count = fields.Integer()
+    invalid_count = fields.Integer(metadata={"description": "Lines that are not handles"})
+
+
+class FollowSchema(StrictSchema):
+    """Follow an IRL user by their IRL handle."""
+
+    handle = fields.String(required=True, validate=validate.Length(min=1, max=30))
+
+
+class ContactSchema(PersonSchema):
+    """Someone I follow, and what we share."""
+
+    mutual = fields.Boolean()
+    met_in_person = fields.Boolean()
+    first_met_at = fields.DateTime(allow_none=True)
+    meetings = fields.Integer()
+
+
+class ContactPageSchema(PageSchema):
+    """People I follow, by handle."""
+
+    items = fields.List(fields.Nested(ContactSchema))
+
+
+class ContactQuerySchema(PageQuerySchema):
+    """Paging, and optionally only mutual contacts."""
+
+    mutual = fields.Boolean()

@@ -1,0 +1,159 @@
+"""Find the in-person meetings a new check-in completes (PRODUCT.md, Meetings).
+
+Runs inside the check-in's transaction after the pair locks of the user's contacts were
+taken (``contacts.pairs.lock_pairs``), so of two contacts checking in at the same instant
+the second always sees the first, including offline replays.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session, aliased
+
+from geo.meetings import same_place, same_time
+from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Venue
+from service.models.meeting import MEETING_ID
+
+
+def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venue):
+    """Per mutual contact (sharing on), their eligible public check-in nearest in time."""
+    other_venue = aliased(Venue)
+    here = select(Venue.location).where(Venue.id == venue.id).scalar_subquery()
+    gap = func.abs(func.extract("epoch", Checkin.effective_at - checkin.effective_at))
+    return db_session.execute(
+        select(
+            Checkin.user_id,
+            Checkin.id,
+            Checkin.venue_id,
+            Checkin.effective_at,
+            other_venue.timezone,
+            User.handle,
+            User.display_name,
+        )
+        .join(
+            Relationship,
+            and_(
+                Relationship.user_id == user_id,
+                Relationship.other_id == Checkin.user_id,
+                Relationship.mutual,
+            ),
+        )
+        .join(User, User.id == Checkin.user_id)
+        .join(other_venue, other_venue.id == Checkin.venue_id)
+        .where(
+            User.location_sharing != "off",
+            Checkin.eligible,
+            ~Checkin.private,
+            same_time(Checkin.effective_at, checkin.effective_at),
+            same_place(
+                other_venue.id, other_venue.location, venue_id=venue.id, venue_location=here
+            ),
+        )
+        .ext(distinct_on(Checkin.user_id))
+        .order_by(Checkin.user_id, gap, Checkin.id)
+    ).all()
+
+
+def _credit_other(
+    db_session: Session, user_id: int, checkin_id: int, points: int, reason: str, at: datetime
+) -> None:
+    """Points for the contact whose earlier check-in this meeting completes."""
+    db_session.add(
+        PointsEntry(
+            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=at
+        )
+    )
+    db_session.execute(
+        update(Checkin)
+        .where(Checkin.user_id == user_id, Checkin.id == checkin_id)
+        .values(points=Checkin.points + points)
+    )
+    db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
+
+
+def detect(
+    *, db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime
+) -> list[dict]:
+    """Record each new meeting (both sides), mark first meetings, credit both people."""
+    cfg = current_app.config
+    found = []
+    for other in _candidates(db_session, user.id, checkin, venue):
+        mine_first = (checkin.effective_at, checkin.id) < (other.effective_at, other.id)
+        meeting_venue = venue.id if mine_first else other.venue_id
+        zone = ZoneInfo(venue.timezone if mine_first else other.timezone)
+        met_at = max(checkin.effective_at, other.effective_at)
+        day = met_at.astimezone(zone).date()
+        first = not db_session.scalar(
+            select(Relationship.met_in_person).where(
+                Relationship.user_id == user.id, Relationship.other_id == other.user_id
+            )
+        )
+        meeting_id = db_session.scalar(select(MEETING_ID.next_value()))
+        base = {
+            "id": meeting_id,
+            "meeting_venue_id": meeting_venue,
+            "local_day": day,
+            "met_at": met_at,
+            "first_time": first,
+        }
+        inserted = db_session.execute(
+            insert(Meeting)
+            .values(
+                [
+                    {
+                        **base,
+                        "user_id": user.id,
+                        "other_id": other.user_id,
+                        "venue_id": venue.id,
+                        "checkin_id": checkin.id,
+                        "other_checkin_id": other.id,
+                    },
+                    {
+                        **base,
+                        "user_id": other.user_id,
+                        "other_id": user.id,
+                        "venue_id": other.venue_id,
+                        "checkin_id": other.id,
+                        "other_checkin_id": checkin.id,
+                    },
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(Meeting.user_id)
+        ).all()
+        if not inserted:
+            continue
+        db_session.execute(
+            update(Relationship)
+            .where(
+                ((Relationship.user_id == user.id) & (Relationship.other_id == other.user_id))
+                | ((Relationship.user_id == other.user_id) & (Relationship.other_id == user.id))
+            )
+            .values(
+                met_in_person=True,
+                meetings=Relationship.meetings + 1,
+                first_met_at=func.least(func.coalesce(Relationship.first_met_at, met_at), met_at),
+            )
+        )
+        points = cfg["POINTS_FIRST_MEETING"] if first else cfg["POINTS_MEETING"]
+        reason = "first_meeting" if first else "meeting"
+        db_session.add(
+            PointsEntry(
+                user_id=user.id, checkin_id=checkin.id, reason=reason, points=points, created_at=now
+            )
+        )
+        checkin.points += points
+        user.points += points
+        _credit_other(db_session, other.user_id, other.id, points, reason, now)
+        found.append(
+            {
+                "meeting_id": meeting_id,
+                "first_time": first,
+                "points": points,
+                "user": {"handle": other.handle, "display_name": other.display_name},
+            }
+        )
+    return found

@@ -1,0 +1,182 @@
+"""What my contacts may see of me and I of them: feed, here, nearby, one check-in.
+
+Every query starts from my mutual relationships, so a stranger's check-in can never be
+selected; ``off`` users and private check-ins are filtered in SQL too.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select, true, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from service.models import Checkin, Relationship, User, Venue
+from service.presence import shaping
+from service.venues.service import to_dict as venue_dict
+
+RECENT = timedelta(hours=3)
+FEED_WINDOW = timedelta(days=7)
+# An approximate position is a cell centre up to ~1.5 km from the venue.
+SNAP_MARGIN_M = 3000.0
+
+
+def _visible(viewer_id: int):
+    """Check-ins of my mutual contacts that they let contacts see, with venue and who."""
+    return (
+        select(
+            Checkin.id,
+            Checkin.user_id,
+            Checkin.shout,
+            Checkin.effective_at,
+            User.handle,
+            User.display_name,
+            User.location_sharing,
+            Venue,
+            geosql.latitude(Venue.location).label("vlat"),
+            geosql.longitude(Venue.location).label("vlon"),
+        )
+        .join(
+            Relationship,
+            and_(
+                Relationship.user_id == viewer_id,
+                Relationship.other_id == Checkin.user_id,
+                Relationship.mutual,
+            ),
+        )
+        .join(User, User.id == Checkin.user_id)
+        .join(Venue, Venue.id == Checkin.venue_id)
+        .where(User.location_sharing != "off", ~Checkin.private)
+    )
+
+
+def _view(row) -> dict:
+    position = LatLon(row.vlat, row.vlon)
+    return shaping.checkin_view(
+        checkin_id=row.id,
+        handle=row.handle,
+        display_name=row.display_name,
+        user_id=row.user_id,
+        sharing=row.location_sharing,
+        venue=venue_dict(row.Venue, position),
+        venue_position=position,
+        shout=row.shout,
+        effective_at=row.effective_at,
+    )
+
+
+def contact_checkin(*, db_session: Session, viewer_id: int, checkin_id: int) -> dict | None:
+    """A contact's check-in as I may see it, or None (not a contact, private, off)."""
+    row = db_session.execute(_visible(viewer_id).where(Checkin.id == checkin_id)).first()
+    return _view(row) if row else None
+
+
+def feed(
+    *,
+    db_session: Session,
+    viewer_id: int,
+    now: datetime,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> tuple[list[dict], tuple | None]:
+    """My contacts' visible check-ins of the last 7 days, newest first."""
+    query = (
+        _visible(viewer_id)
+        .where(Checkin.effective_at >= now - FEED_WINDOW)
+        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(tuple_(Checkin.effective_at, Checkin.id) < tuple_(*after))
+    rows = db_session.execute(query).all()
+    items = [_view(row) for row in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return items, ((last.effective_at, last.id) if last else None)
+
+
+def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -> list[dict]:
+    """Contacts who checked in at this venue in the last 3 hours and share their venue."""
+    rows = db_session.execute(
+        _visible(viewer_id)
+        .where(
+            Checkin.venue_id == venue_id,
+            User.location_sharing == "exact",
+            Checkin.effective_at >= now - RECENT,
+        )
+        .order_by(Checkin.user_id, Checkin.effective_at.desc())
+        .ext(distinct_on(Checkin.user_id))
+    ).all()
+    people = [
+        {
+            "user": shaping.person(r.handle, r.display_name),
+            "checked_in_at": r.effective_at,
+            "checkin_id": r.id,
+        }
+        for r in rows
+    ]
+    return sorted(people, key=lambda p: p["checked_in_at"], reverse=True)
+
+
+def nearby_contacts(
+    *, db_session: Session, viewer_id: int, here_at: LatLon, radius_m: float, now: datetime
+) -> list[dict]:
+    """Contacts whose latest visible check-in is ≤ 3 h old and within the radius.
+
+    Filtering and ordering use what the viewer is allowed to see (the snapped point of an
+    approximate contact, rounded distances), so neither leaks a finer position.
+    """
+    here = geosql.point(here_at)
+    latest = (
+        select(Checkin.id, Checkin.venue_id, Checkin.effective_at, Checkin.shout)
+        .where(Checkin.user_id == Relationship.other_id, ~Checkin.private)
+        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    rows = db_session.execute(
+        select(
+            Relationship.other_id,
+            User.handle,
+            User.display_name,
+            User.location_sharing,
+            latest.c.id,
+            latest.c.effective_at,
+            latest.c.shout,
+            Venue,
+            geosql.latitude(Venue.location).label("vlat"),
+            geosql.longitude(Venue.location).label("vlon"),
+        )
+        .join(User, User.id == Relationship.other_id)
+        .join(latest, true())
+        .join(Venue, Venue.id == latest.c.venue_id)
+        .where(
+            Relationship.user_id == viewer_id,
+            Relationship.mutual,
+            User.location_sharing != "off",
+            latest.c.effective_at >= now - RECENT,
+            geosql.within_m(Venue.location, here, radius_m + SNAP_MARGIN_M),
+        )
+    ).all()
+    found = []
+    for row in rows:
+        position = LatLon(row.vlat, row.vlon)
+        shown = shaping.shown_position(row.other_id, row.location_sharing, position)
+        distance, rounded = shaping.shown_distance(row.location_sharing, here_at, shown)
+        if distance > radius_m:
+            continue
+        found.append(
+            {
+                "user": shaping.person(row.handle, row.display_name),
+                "sharing": row.location_sharing,
+                "venue": venue_dict(row.Venue, position)
+                if row.location_sharing == "exact"
+                else None,
+                "location": shown.as_dict(),
+                "distance_m": rounded,
+                "last_seen_at": row.effective_at,
+                "id": row.handle,
+            }
+        )
+    found.sort(key=lambda item: (item["distance_m"], item["user"]["handle"].lower()))
+    return found

@@ -1,0 +1,196 @@
+"""Meeting detection at every boundary of PRODUCT.md's definition."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from geographiclib.geodesic import Geodesic
+
+WGS84 = Geodesic.WGS84
+SPOT = (40.7306, -73.9866)
+
+
+def _at(origin, metres, azimuth=0.0):
+    point = WGS84.Direct(origin[0], origin[1], azimuth, metres)
+    return point["lat2"], point["lon2"]
+
+
+@pytest.fixture
+def pair(friends):
+    return friends(2)
+
+
+@pytest.fixture
+def cafe(actions, pair):
+    return actions.venue(pair[0], *SPOT, name="Cafe")
+
+
+def _meetings(response):
+    assert response.status_code == 201, response.json
+    return response.json["meetings"]
+
+
+def _my_meetings(client, user):
+    return client.get("/api/v1/me/meetings", headers=user["headers"]).json["items"]
+
+
+def test_first_meeting_rewards_both(client, actions, pair, cafe, frozen_clock):
+    a, b = pair
+    assert _meetings(actions.check_in(a, cafe)) == []
+    frozen_clock.advance(minutes=30)
+    response = actions.check_in(b, cafe)
+    meetings = _meetings(response)
+    assert len(meetings) == 1
+    assert meetings[0]["user"]["handle"] == a["user"]["handle"]
+    assert meetings[0]["first_time"] is True
+    assert response.json["rewards"]["points"] == 5 + 10 + 50
+    me_a = client.get("/api/v1/me", headers=a["headers"]).json
+    assert me_a["points"] == 15 + 50
+    for user, other in ((a, b), (b, a)):
+        mine = _my_meetings(client, user)
+        assert len(mine) == 1
+        assert mine[0]["user"]["handle"] == other["user"]["handle"]
+        assert mine[0]["first_time"] is True
+        assert mine[0]["venue"]["id"] == cafe["id"]
+        contact = client.get("/api/v1/me/contacts", headers=user["headers"]).json["items"][0]
+        assert contact["met_in_person"] is True and contact["meetings"] == 1
+        assert contact["first_met_at"] is not None
+
+
+def test_later_meetings_earn_10(client, actions, pair, cafe, frozen_clock):
+    a, b = pair
+    actions.check_in(a, cafe)
+    actions.check_in(b, cafe)
+    frozen_clock.advance(days=1)
+    actions.check_in(a, cafe)
+    meetings = _meetings(actions.check_in(b, cafe))
+    assert meetings[0]["first_time"] is False and meetings[0]["points"] == 10
+    contact = client.get("/api/v1/me/contacts", headers=a["headers"]).json["items"][0]
+    assert contact["meetings"] == 2
+
+
+@pytest.mark.parametrize(
+    ("gap", "meets"), [(timedelta(hours=2), True), (timedelta(hours=2, seconds=1), False)]
+)
+def test_two_hours_apart(actions, pair, cafe, frozen_clock, gap, meets):
+    a, b = pair
+    other = actions.venue(a, *_at(SPOT, 40), name="Next door")
+    actions.check_in(a, cafe)
+    frozen_clock.advance(seconds=gap.total_seconds())
+    assert bool(_meetings(actions.check_in(b, other))) is meets
+
+
+@pytest.mark.parametrize(("metres", "meets"), [(74.9, True), (75.1, False)])
+def test_venues_75_m_apart(actions, pair, cafe, metres, meets):
+    a, b = pair
+    neighbour = actions.venue(a, *_at(SPOT, metres), name="Neighbour")
+    actions.check_in(a, cafe)
+    assert bool(_meetings(actions.check_in(b, neighbour))) is meets
+
+
+def test_once_per_venue_per_local_day(actions, pair, cafe, frozen_clock):
+    a, b = pair
+    frozen_clock.current = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # 10:00 in New York
+    actions.check_in(a, cafe)
+    assert _meetings(actions.check_in(b, cafe))
+    frozen_clock.advance(minutes=61)
+    actions.check_in(a, cafe)
+    assert _meetings(actions.check_in(b, cafe)) == []  # same day, same venue
+    bar = actions.venue(a, *_at(SPOT, 30), name="Bar next door")
+    frozen_clock.advance(minutes=1)
+    assert _meetings(actions.check_in(a, bar)) == []  # B is still at the cafe: met there
+    frozen_clock.advance(minutes=1)
+    assert _meetings(actions.check_in(b, bar))  # both at the bar: a new venue
+
+
+def test_local_day_is_the_venues(client, actions, pair, cafe, frozen_clock):
+    a, b = pair
+    # 23:30 and 00:40 New York time are two local days (04:30 / 05:40 UTC are one UTC day)
+    frozen_clock.current = datetime(2026, 3, 11, 3, 30, tzinfo=UTC)
+    actions.check_in(a, cafe)
+    assert _meetings(actions.check_in(b, cafe))
+    frozen_clock.advance(minutes=70)
+    assert _meetings(actions.check_in(a, cafe))  # B's 23:30 check-in, met at 00:40
+    days = sorted(m["local_day"] for m in _my_meetings(client, a))
+    assert days == ["2026-03-10", "2026-03-11"]
+
+
+def test_met_in_new_york_just_after_midnight_utc_is_one_local_day(
+    client, actions, pair, cafe, frozen_clock
+):
+    a, b = pair
+    frozen_clock.current = datetime(2026, 3, 11, 0, 30, tzinfo=UTC)  # 20:30 in New York
+    actions.check_in(a, cafe)
+    assert _meetings(actions.check_in(b, cafe))
+    frozen_clock.advance(minutes=70)  # 21:40, same day
+    assert _meetings(actions.check_in(a, cafe)) == []
+
+
+def test_one_way_follow_never_meets(client, actions, cafe):
+    a, b = actions.register(), actions.register()
+    client.post("/api/v1/me/contacts", headers=a["headers"], json={"handle": b["user"]["handle"]})
+    actions.check_in(a, cafe)
+    assert _meetings(actions.check_in(b, cafe)) == []
+    assert _my_meetings(client, a) == []
+
+
+def test_private_checkins_never_meet(actions, pair, cafe):
+    a, b = pair
+    actions.check_in(a, cafe, private=True)
+    assert _meetings(actions.check_in(b, cafe)) == []
+    assert _meetings(actions.check_in(a, cafe, lat=SPOT[0] + 0.0001)) == []
+
+
+@pytest.mark.parametrize("who", [0, 1])
+def test_sharing_off_never_meets(client, actions, pair, cafe, who):
+    client.patch("/api/v1/me", headers=pair[who]["headers"], json={"location_sharing": "off"})
+    actions.check_in(pair[0], cafe)
+    response = actions.check_in(pair[1], cafe)
+    assert _meetings(response) == []
+    assert response.json["rewards"]["points"] == 15  # still earns points
+
+
+def test_approximate_users_meet(client, actions, pair, cafe):
+    client.patch("/api/v1/me", headers=pair[0]["headers"], json={"location_sharing": "approximate"})
+    actions.check_in(pair[0], cafe)
+    assert _meetings(actions.check_in(pair[1], cafe))
+
+
+def test_ineligible_checkins_never_meet(actions, pair, cafe):
+    a, b = pair
+    actions.check_in(a, cafe, accuracy_m=900)
+    assert _meetings(actions.check_in(b, cafe)) == []
+
+
+def test_offline_replay_finds_the_meeting(client, actions, pair, cafe, frozen_clock):
+    a, b = pair
+    actions.check_in(a, cafe)
+    frozen_clock.advance(hours=5)
+    replay = (frozen_clock.current - timedelta(hours=4, minutes=30)).isoformat()
+    meetings = _meetings(actions.check_in(b, cafe, client_time=replay))
+    assert len(meetings) == 1 and meetings[0]["first_time"] is True
+    assert len(_my_meetings(client, a)) == 1
+
+
+def test_meets_several_contacts_at_once(actions, friends, frozen_clock):
+    people = friends(4)
+    venue = actions.venue(people[0], *SPOT)
+    for person in people[:3]:
+        actions.check_in(person, venue)
+    meetings = _meetings(actions.check_in(people[3], venue))
+    assert len(meetings) == 3
+
+
+def test_meetings_paginate(client, actions, friends, frozen_clock):
+    a, *others = friends(4)
+    venue = actions.venue(a, *SPOT)
+    for other in others:
+        actions.check_in(other, venue)
+    actions.check_in(a, venue)
+    page = client.get("/api/v1/me/meetings", headers=a["headers"], query_string={"limit": 2}).json
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    rest = client.get(
+        "/api/v1/me/meetings",
+        headers=a["headers"],
+        query_string={"limit": 2, "cursor": page["next_cursor"]},
+    ).json
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
