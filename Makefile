@@ -49,8 +49,8 @@ format: $(BIN)/activate
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: migrate $(SECRET)
-	$(BIN)/python bench/nearby_venues.py
+bench: $(BIN)/activate
+	$(BIN)/python bench/nearby_venues.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run

@@ -15,9 +15,13 @@ GEOMETRY_POINT = Geometry(geometry_type="POINT", srid=4326, spatial_index=False)
 
 def point(position: LatLon) -> ColumnElement:
     """Return a ``geography(Point, 4326)`` expression for a validated position."""
-    return cast(
-        func.ST_SetSRID(func.ST_MakePoint(position.lon, position.lat), 4326), GEOGRAPHY_POINT
-    )
+    return point_of(position.lat, position.lon)
+
+
+def point_of(lat, lon) -> ColumnElement:
+    """A ``geography(Point, 4326)`` from latitude/longitude values or bound parameters
+    (which the caller must have validated, as ``LatLon`` does)."""
+    return cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), GEOGRAPHY_POINT)
 
 
 def distance_m(column, other) -> ColumnElement:

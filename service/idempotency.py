@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import clock
-from service.auth.tokens import current_user
+from service.auth.tokens import current_user_id
 from service.database import db
 from service.errors import Conflict, DomainError
 from service.models import IdempotencyKey
@@ -88,7 +88,7 @@ def idempotent(view):
                 f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
             )
         print_ = fingerprint()
-        existing = _claim(session, current_user().id, key, print_)
+        existing = _claim(session, current_user_id(), key, print_)
         if existing is not None:
             if existing.fingerprint != print_:
                 raise DomainError(
@@ -104,7 +104,7 @@ def idempotent(view):
         response = view(*args, **kwargs)
         session.execute(
             IdempotencyKey.__table__.update()
-            .where(IdempotencyKey.user_id == current_user().id, IdempotencyKey.key == key)
+            .where(IdempotencyKey.user_id == current_user_id(), IdempotencyKey.key == key)
             .values(status_code=response.status_code, body=response.get_data())
         )
         session.commit()

@@ -57,20 +57,27 @@ def user_id_from_refresh(token: str) -> int:
 
 
 def login_required(view):
-    """Require a valid access token and load its user into ``g.user`` (401 otherwise)."""
+    """Require a valid access token (401 otherwise); its user is loaded on first use."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         verify_jwt_in_request()
-        user = db.session.get(User, int(get_jwt_identity()))
-        if user is None:
-            raise Unauthorized("Unknown user.")
-        g.user = user
+        g.user_id = int(get_jwt_identity())
         return view(*args, **kwargs)
 
     return wrapper
 
 
+def current_user_id() -> int:
+    """The id in the verified access token (no database round trip)."""
+    return g.user_id
+
+
 def current_user() -> User:
-    """The user loaded by ``login_required``."""
+    """The token's user, loaded once per request; 401 if the account is gone."""
+    if "user" not in g:
+        user = db.session.get(User, g.user_id)
+        if user is None:
+            raise Unauthorized("Unknown user.")
+        g.user = user
     return g.user

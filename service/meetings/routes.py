@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 
-from service.auth.tokens import current_user
+from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
@@ -26,7 +26,7 @@ class MyMeetings(MethodView):
             cursor.check_range(after[1], 1, MAX_ID)
             after = (cursor.parse_time(after[0]), after[1])
         items, last = service.list_mine(
-            db_session=db.session, user_id=current_user().id, limit=args["limit"], after=after
+            db_session=db.session, user_id=current_user_id(), limit=args["limit"], after=after
         )
         next_cursor = cursor.encode(last[0].isoformat(), last[1]) if last else None
         return {"items": items, "next_cursor": next_cursor}

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from geo.coords import LatLon
 from service import clock
-from service.auth.tokens import current_user
+from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
@@ -47,7 +47,7 @@ class Feed(MethodView):
             after = (cursor.parse_time(after[0]), after[1])
         items, last = service.feed(
             db_session=db.session,
-            viewer_id=current_user().id,
+            viewer_id=current_user_id(),
             now=clock.now(),
             limit=args["limit"],
             after=after,
@@ -66,7 +66,7 @@ class NearbyContacts(MethodView):
         """My contacts seen in the last 3 hours near a position, nearest first"""
         items = service.nearby_contacts(
             db_session=db.session,
-            viewer_id=current_user().id,
+            viewer_id=current_user_id(),
             here_at=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],
             now=clock.now(),
@@ -87,6 +87,6 @@ class Here(MethodView):
         """My contacts checked in at this venue in the last 3 hours"""
         venues.get(db_session=db.session, venue_id=venue_id)
         items = service.here(
-            db_session=db.session, viewer_id=current_user().id, venue_id=venue_id, now=clock.now()
+            db_session=db.session, viewer_id=current_user_id(), venue_id=venue_id, now=clock.now()
         )
         return _page(items, args)

@@ -1,9 +1,10 @@
 """Venue use cases: create, read, edit, delete, nearby search."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
@@ -105,22 +106,14 @@ def delete(*, db_session: Session, user: User, venue_id: int) -> None:
     db_session.flush()
 
 
-def nearby(
-    *,
-    db_session: Session,
-    position: LatLon,
-    radius_m: float,
-    limit: int,
-    offset: int = 0,
-    category: str | None = None,
-    q: str | None = None,
-) -> list[dict]:
-    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m``.
+@lru_cache(maxsize=4)
+def _nearby_statement(with_category: bool, with_q: bool):
+    """The nearby query with bound parameters, built once per filter combination.
 
     The GiST index serves the KNN order (``<->``), bounded by ``ST_DWithin``; the outer
     sort uses the exact spheroidal distance.
     """
-    here = geosql.point(position)
+    here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
     inner = (
         select(
             Venue.id,
@@ -134,17 +127,45 @@ def nearby(
             geosql.longitude(Venue.location).label("lon"),
             geosql.distance_m(Venue.location, here).label("distance_m"),
         )
-        .where(Venue.deleted_at.is_(None), geosql.within_m(Venue.location, here, radius_m))
+        .where(
+            Venue.deleted_at.is_(None),
+            geosql.within_m(Venue.location, here, bindparam("radius", type_=Float)),
+        )
         .order_by(geosql.knn_order(Venue.location, here))
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    if category:
-        inner = inner.where(func.lower(Venue.category) == category.lower())
-    if q:
-        inner = inner.where(Venue.name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+    if with_category:
+        inner = inner.where(func.lower(Venue.category) == bindparam("category"))
+    if with_q:
+        inner = inner.where(Venue.name.ilike(bindparam("pattern"), escape="\\"))
     sub = inner.subquery()
-    rows = db_session.execute(select(sub).order_by(sub.c.distance_m, sub.c.id)).all()
+    return select(sub).order_by(sub.c.distance_m, sub.c.id)
+
+
+def nearby(
+    *,
+    db_session: Session,
+    position: LatLon,
+    radius_m: float,
+    limit: int,
+    offset: int = 0,
+    category: str | None = None,
+    q: str | None = None,
+) -> list[dict]:
+    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m``."""
+    params = {
+        "lat": position.lat,
+        "lon": position.lon,
+        "radius": radius_m,
+        "limit": limit,
+        "offset": offset,
+    }
+    if category:
+        params["category"] = category.lower()
+    if q:
+        params["pattern"] = f"%{_escape_like(q)}%"
+    rows = db_session.execute(_nearby_statement(bool(category), bool(q)), params).all()
     return [
         {
             "id": r.id,
