@@ -9,15 +9,16 @@ retry that waits longer than the lock timeout gets 409. Keys live 24 hours.
 import contextlib
 import hashlib
 import json
+import logging
 import re
 from datetime import timedelta
 from functools import wraps
 
-from flask import Response, request
+from flask import Response, g, request
 from psycopg import errors as pg_errors
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -29,6 +30,9 @@ from service.models import IdempotencyKey
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
+ATTEMPTS = 3
+RETRY_ON = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+log = logging.getLogger(__name__)
 KEY_PATTERN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
@@ -73,41 +77,55 @@ def _claim(db_session: Session, user_id: int, key: str, print_: str) -> Idempote
 
 
 def idempotent(view):
-    """Make a write view replayable by ``Idempotency-Key`` and commit its unit of work."""
+    """Make a write view replayable by ``Idempotency-Key`` and commit its unit of work.
+
+    A deadlock or serialization failure rolls the whole unit back and runs it again
+    (at most three times) before the client ever sees it.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        key = request.headers.get(KEY_HEADER)
-        session = db.session
-        if key is None:
-            response = view(*args, **kwargs)
-            session.commit()
-            return response
-        if not KEY_PATTERN.fullmatch(key):
-            raise DomainError(
-                f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
-            )
-        print_ = fingerprint()
-        existing = _claim(session, current_user_id(), key, print_)
-        if existing is not None:
-            if existing.fingerprint != print_:
-                raise DomainError(
-                    f"This {KEY_HEADER} was used with a different request; "
-                    "use a new key for a new request."
-                )
-            replay = Response(
-                existing.body, status=existing.status_code, mimetype="application/json"
-            )
-            replay.headers["Idempotent-Replayed"] = "true"
-            session.rollback()
-            return replay
-        response = view(*args, **kwargs)
-        session.execute(
-            IdempotencyKey.__table__.update()
-            .where(IdempotencyKey.user_id == current_user_id(), IdempotencyKey.key == key)
-            .values(status_code=response.status_code, body=response.get_data())
-        )
-        session.commit()
-        return response
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return _unit_of_work(view, args, kwargs)
+            except DBAPIError as exc:
+                if attempt == ATTEMPTS or not isinstance(exc.orig, RETRY_ON):
+                    raise
+                log.info("retrying after %s (attempt %d)", type(exc.orig).__name__, attempt)
+                db.session.rollback()
+                g.pop("user", None)
+        raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _unit_of_work(view, args, kwargs):
+    """One attempt: claim the key (if any), run the view, store its answer, commit."""
+    key = request.headers.get(KEY_HEADER)
+    session = db.session
+    if key is None:
+        response = view(*args, **kwargs)
+        session.commit()
+        return response
+    if not KEY_PATTERN.fullmatch(key):
+        raise DomainError(f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
+    print_ = fingerprint()
+    existing = _claim(session, current_user_id(), key, print_)
+    if existing is not None:
+        if existing.fingerprint != print_:
+            raise DomainError(
+                f"This {KEY_HEADER} was used with a different request; "
+                "use a new key for a new request."
+            )
+        replay = Response(existing.body, status=existing.status_code, mimetype="application/json")
+        replay.headers["Idempotent-Replayed"] = "true"
+        session.rollback()
+        return replay
+    response = view(*args, **kwargs)
+    session.execute(
+        IdempotencyKey.__table__.update()
+        .where(IdempotencyKey.user_id == current_user_id(), IdempotencyKey.key == key)
+        .values(status_code=response.status_code, body=response.get_data())
+    )
+    session.commit()
+    return response

@@ -194,3 +194,26 @@ class TestIdempotency:
         assert response.status_code == 201
         assert "Idempotent-Replayed" not in response.headers
         assert _count(client, user) == 2
+
+
+def test_deadlock_is_retried_invisibly(client, actions, user, venue, monkeypatch):
+    from psycopg import errors as pg_errors
+    from sqlalchemy.exc import OperationalError
+
+    from service.checkins import routes
+
+    real = routes.service.check_in
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            real(**kwargs)  # do the work, then collide: it must all roll back
+            raise OperationalError("INSERT", {}, pg_errors.DeadlockDetected())
+        return real(**kwargs)
+
+    monkeypatch.setattr(routes.service, "check_in", flaky)
+    response = actions.check_in(user, venue)
+    assert response.status_code == 201 and len(calls) == 2
+    assert response.json["rewards"]["points"] == 15
+    assert _count(client, user) == 1
