@@ -138,9 +138,12 @@ def load_world(session, checkin_rows, edges) -> tuple[dict, dict]:
     }
     session.add_all(venues.values())
     session.flush()
+    friends: dict[int, set[int]] = {}
     for a, b in edges:
-        pairs.follow(session, users[a].id, [users[b].id], via="app")
-        pairs.follow(session, users[b].id, [users[a].id], via="app")
+        friends.setdefault(a, set()).add(users[b].id)
+        friends.setdefault(b, set()).add(users[a].id)
+    for uid, others in sorted(friends.items()):
+        pairs.follow(session, users[uid].id, sorted(others), via="app")
     session.commit()
     return {uid: user.id for uid, user in users.items()}, {
         point: venue.id for point, venue in venues.items()
@@ -206,7 +209,7 @@ def run(url: str, limit: int | None) -> dict:
     with app.app_context():
         found, expected = service_pairs(db.session), oracle_pairs(db.session, edges)
         meetings = db.session.execute(text("SELECT count(*) FROM meetings")).scalar() // 2
-    db.engine.dispose()
+    db.state(app).engine.dispose()
     return {
         **stats,
         "checkins": len(checkin_rows),

@@ -3,7 +3,7 @@
 Builders of SQL filters over columns passed in; distances in metres on the spheroid.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement, and_, or_
 
@@ -13,8 +13,8 @@ MEETING_WINDOW = timedelta(hours=2)
 MEETING_DISTANCE_M = 75.0
 
 
-def same_time(effective_at, at: datetime) -> ColumnElement:
-    """Effective times at most two hours apart."""
+def same_time(effective_at, at) -> ColumnElement:
+    """Effective times at most two hours apart (``at``: a datetime or a bound parameter)."""
     return and_(effective_at >= at - MEETING_WINDOW, effective_at <= at + MEETING_WINDOW)
 
 

@@ -8,22 +8,26 @@ hot queries stay prepared. Tests swap the session factory for one bound to a con
 whose outer transaction is rolled back.
 """
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-class Database:
-    """Holds the engine and hands out one session per app context."""
+class AppDatabase:
+    """One app's engine and session factory (kept in ``app.extensions["irl_db"]``)."""
 
-    def __init__(self):
-        self.engine: Engine | None = None
-        self.session_factory: sessionmaker | None = None
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class Database:
+    """Hands out one session per app context, from the current app's engine."""
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine from the app's config and register teardown."""
+        """Create the app's engine from its config and register the request hooks."""
         cfg = app.config
-        self.engine = create_engine(
+        engine = create_engine(
             cfg["DATABASE_URL"],
             pool_size=cfg["DB_POOL_SIZE"],
             max_overflow=cfg["DB_MAX_OVERFLOW"],
@@ -37,16 +41,25 @@ class Database:
                 f" -c lock_timeout={cfg['DB_LOCK_TIMEOUT_MS']} -c timezone=UTC -c jit=off",
             },
         )
-        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
-        app.extensions["irl_db"] = self
+        app.extensions["irl_db"] = AppDatabase(engine)
         app.after_request(self._end_transaction)
         app.teardown_appcontext(self._remove)
+
+    @staticmethod
+    def state(app: Flask | None = None) -> AppDatabase:
+        """The engine and session factory of ``app`` (default: the current app)."""
+        return (app or current_app).extensions["irl_db"]
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.state().engine
 
     @property
     def session(self) -> Session:
         """The session of the current app context, created on first use."""
         if "db_session" not in g:
-            g.db_session = self.session_factory()
+            g.db_session = self.state().session_factory()
         return g.db_session
 
     @staticmethod

@@ -57,7 +57,7 @@ def base_app(engine):
         }
     )
     yield app
-    db.engine.dispose()
+    db.state(app).engine.dispose()
 
 
 @pytest.fixture
@@ -65,8 +65,9 @@ def app(base_app, engine):
     """The app with every session inside one transaction that is rolled back."""
     connection = engine.connect()
     outer = connection.begin()
-    original = db.session_factory
-    db.session_factory = sessionmaker(
+    state = db.state(base_app)
+    original = state.session_factory
+    state.session_factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     saved_config = dict(base_app.config)
@@ -74,7 +75,7 @@ def app(base_app, engine):
         yield base_app
     finally:
         base_app.config.update(saved_config)
-        db.session_factory = original
+        state.session_factory = original
         outer.rollback()
         connection.close()
         _reset_limiter(base_app)

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, Float, bindparam, exists, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
@@ -23,43 +24,73 @@ class Measures:
     visited_before: bool
 
 
-def measure(
-    *, db_session: Session, user_id: int, venue: Venue, position: LatLon, at: datetime
-) -> Measures:
-    """Distance to the venue, the previous check-in, repeats and first visit."""
-    here = geosql.point(position)
-    venue_distance = db_session.scalar(
-        select(geosql.distance_m(Venue.location, here)).where(Venue.id == venue.id)
+@lru_cache(maxsize=1)
+def _statement():
+    """All four measurements in one round trip, built once with bound parameters."""
+    here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    at = bindparam("at", type_=DateTime(timezone=True))
+    user_id, venue_id = bindparam("user_id"), bindparam("venue_id")
+    venue_distance = (
+        select(geosql.distance_m(Venue.location, here))
+        .where(Venue.id == venue_id)
+        .scalar_subquery()
     )
-    previous = db_session.execute(
-        select(Checkin.effective_at, geosql.distance_m(Checkin.location, here))
+    previous = (
+        select(
+            Checkin.effective_at.label("previous_at"),
+            geosql.distance_m(Checkin.location, here).label("previous_distance_m"),
+        )
         .where(Checkin.user_id == user_id, Checkin.effective_at <= at)
         .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
         .limit(1)
-    ).first()
-    same_venue = db_session.scalars(
+        .lateral("previous")
+    )
+    same_venue = (
         select(Checkin.effective_at)
         .where(
             Checkin.user_id == user_id,
-            Checkin.venue_id == venue.id,
+            Checkin.venue_id == venue_id,
             Checkin.effective_at > at - REPEAT_WINDOW,
             Checkin.effective_at < at + REPEAT_WINDOW,
         )
         .order_by(func.abs(func.extract("epoch", Checkin.effective_at - at)))
         .limit(1)
-    ).first()
-    visited = (
-        db_session.scalar(
-            select(Checkin.id)
-            .where(Checkin.user_id == user_id, Checkin.venue_id == venue.id, Checkin.eligible)
-            .limit(1)
-        )
-        is not None
+        .scalar_subquery()
     )
+    visited = exists().where(
+        Checkin.user_id == user_id, Checkin.venue_id == venue_id, Checkin.eligible
+    )
+    return (
+        select(
+            venue_distance.label("venue_distance_m"),
+            previous.c.previous_at,
+            previous.c.previous_distance_m,
+            same_venue.label("same_venue_at"),
+            visited.label("visited"),
+        )
+        .select_from(select(literal(1)).subquery())
+        .outerjoin(previous, true())
+    )
+
+
+def measure(
+    *, db_session: Session, user_id: int, venue: Venue, position: LatLon, at: datetime
+) -> Measures:
+    """Distance to the venue, the previous check-in, repeats and first visit."""
+    row = db_session.execute(
+        _statement(),
+        {
+            "lat": position.lat,
+            "lon": position.lon,
+            "at": at,
+            "user_id": user_id,
+            "venue_id": venue.id,
+        },
+    ).one()
     return Measures(
-        venue_distance_m=float(venue_distance),
-        previous_distance_m=float(previous[1]) if previous else None,
-        previous_at=previous[0] if previous else None,
-        nearest_same_venue_at=same_venue,
-        visited_before=visited,
+        venue_distance_m=float(row.venue_distance_m),
+        previous_distance_m=None if row.previous_at is None else float(row.previous_distance_m),
+        previous_at=row.previous_at,
+        nearest_same_venue_at=row.same_venue_at,
+        visited_before=bool(row.visited),
     )

@@ -6,10 +6,11 @@ the second always sees the first, including offline replays.
 """
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import DateTime, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session, aliased
 
@@ -18,12 +19,15 @@ from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Ve
 from service.models.meeting import MEETING_ID
 
 
-def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venue):
-    """Per mutual contact (sharing on), their eligible public check-in nearest in time."""
+@lru_cache(maxsize=1)
+def _candidates_statement():
+    """Per mutual contact (sharing on), their eligible public check-in nearest in time to
+    ``at`` at the same or a nearby venue; built once, with bound parameters."""
     other_venue = aliased(Venue)
-    here = select(Venue.location).where(Venue.id == venue.id).scalar_subquery()
-    gap = func.abs(func.extract("epoch", Checkin.effective_at - checkin.effective_at))
-    return db_session.execute(
+    at = bindparam("at", type_=DateTime(timezone=True))
+    here = select(Venue.location).where(Venue.id == bindparam("venue_id")).scalar_subquery()
+    gap = func.abs(func.extract("epoch", Checkin.effective_at - at))
+    return (
         select(
             Checkin.user_id,
             Checkin.id,
@@ -36,7 +40,7 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
         .join(
             Relationship,
             and_(
-                Relationship.user_id == user_id,
+                Relationship.user_id == bindparam("user_id"),
                 Relationship.other_id == Checkin.user_id,
                 Relationship.mutual,
             ),
@@ -47,13 +51,24 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
             User.location_sharing != "off",
             Checkin.eligible,
             ~Checkin.private,
-            same_time(Checkin.effective_at, checkin.effective_at),
+            same_time(Checkin.effective_at, at),
             same_place(
-                other_venue.id, other_venue.location, venue_id=venue.id, venue_location=here
+                other_venue.id,
+                other_venue.location,
+                venue_id=bindparam("venue_id"),
+                venue_location=here,
             ),
         )
         .ext(distinct_on(Checkin.user_id))
         .order_by(Checkin.user_id, gap, Checkin.id)
+    )
+
+
+def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venue):
+    """The contacts' check-ins this one may meet."""
+    return db_session.execute(
+        _candidates_statement(),
+        {"user_id": user_id, "venue_id": venue.id, "at": checkin.effective_at},
     ).all()
 
 
