@@ -18,6 +18,7 @@ from service.meetings.routes import blp as meetings_blp
 from service.ops import metrics
 from service.ops.routes import blp as ops_blp
 from service.presence.routes import blp as presence_blp
+from service.rewards.routes import blp as rewards_blp
 from service.users.routes import blp as users_blp
 from service.venues.routes import blp as venues_blp
 
@@ -30,6 +31,7 @@ API_BLUEPRINTS = (
     checkins_blp,
     presence_blp,
     meetings_blp,
+    rewards_blp,
 )
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
 

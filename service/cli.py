@@ -3,7 +3,7 @@
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
@@ -11,6 +11,7 @@ from service import clock
 from service.database import db
 from service.idempotency import KEY_TTL
 from service.models import IdempotencyKey, User
+from service.rewards.recompute import recompute
 from service.seed import demo
 
 
@@ -58,7 +59,21 @@ def purge_idempotency_keys() -> None:
     click.echo(f"deleted {result.rowcount} expired keys")
 
 
+@click.command("recompute-rewards")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_appcontext
+def recompute_rewards(quiet: bool) -> None:
+    """Rebuild points, badges and mayorships from the check-in history (idempotent)."""
+    started = time.perf_counter()
+    figures = recompute(db_session=db.session, cfg=current_app.config, progress=not quiet)
+    db.session.commit()
+    click.echo(
+        f"replayed {figures['checkins']} eligible check-ins in "
+        f"{time.perf_counter() - started:.1f} s; {figures['points']} points in total"
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (seed_demo, make_admin, purge_idempotency_keys):
+    for command in (seed_demo, make_admin, purge_idempotency_keys, recompute_rewards):
         app.cli.add_command(command)

@@ -38,6 +38,10 @@ class Config:
         self.POINTS_FIRST_VISIT = _int("POINTS_FIRST_VISIT", 10)
         self.POINTS_FIRST_MEETING = _int("POINTS_FIRST_MEETING", 50)
         self.POINTS_MEETING = _int("POINTS_MEETING", 10)
+        self.POINTS_EVENT = _int("POINTS_EVENT", 10)
+        self.POINTS_MAYORSHIP = _int("POINTS_MAYORSHIP", 25)
+        self.POINTS_STREAK_DAY = _int("POINTS_STREAK_DAY", 2)
+        self.POINTS_STREAK_MAX = _int("POINTS_STREAK_MAX", 20)
         # Secret behind each user's grid offset for approximate locations.
         self.LOCATION_SECRET = os.environ.get("LOCATION_SECRET", "")
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Float, bindparam, exists, func, literal, select, true
+from sqlalchemy import DateTime, Float, bindparam, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
@@ -21,12 +21,11 @@ class Measures:
     previous_distance_m: float | None
     previous_at: datetime | None
     nearest_same_venue_at: datetime | None
-    visited_before: bool
 
 
 @lru_cache(maxsize=1)
 def _statement():
-    """All four measurements in one round trip, built once with bound parameters."""
+    """All measurements in one round trip, built once with bound parameters."""
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
     at = bindparam("at", type_=DateTime(timezone=True))
     user_id, venue_id = bindparam("user_id"), bindparam("venue_id")
@@ -57,16 +56,12 @@ def _statement():
         .limit(1)
         .scalar_subquery()
     )
-    visited = exists().where(
-        Checkin.user_id == user_id, Checkin.venue_id == venue_id, Checkin.eligible
-    )
     return (
         select(
             venue_distance.label("venue_distance_m"),
             previous.c.previous_at,
             previous.c.previous_distance_m,
             same_venue.label("same_venue_at"),
-            visited.label("visited"),
         )
         .select_from(select(literal(1)).subquery())
         .outerjoin(previous, true())
@@ -76,7 +71,7 @@ def _statement():
 def measure(
     *, db_session: Session, user_id: int, venue: Venue, position: LatLon, at: datetime
 ) -> Measures:
-    """Distance to the venue, the previous check-in, repeats and first visit."""
+    """Distance to the venue, the previous check-in and repeats at this venue."""
     row = db_session.execute(
         _statement(),
         {
@@ -92,5 +87,4 @@ def measure(
         previous_distance_m=None if row.previous_at is None else float(row.previous_distance_m),
         previous_at=row.previous_at,
         nearest_same_venue_at=row.same_venue_at,
-        visited_before=bool(row.visited),
     )

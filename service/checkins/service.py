@@ -1,6 +1,7 @@
 """Check-in use cases: record a check-in with its rewards; read them back."""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, tuple_
@@ -14,8 +15,9 @@ from service.checkins.measure import measure
 from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
 from service.meetings.detect import detect
-from service.models import Checkin, PointsEntry, User, Venue
+from service.models import Checkin, User, Venue
 from service.presence import service as presence
+from service.rewards import award, badges
 from service.venues import service as venues
 
 MAX_CLIENT_AGE = timedelta(hours=24)
@@ -70,27 +72,6 @@ def _enforce_rate(db_session: Session, user_id: int, now: datetime) -> None:
         )
 
 
-def _award(db_session: Session, user: User, checkin: Checkin, first_visit: bool) -> int:
-    cfg = current_app.config
-    entries = [("checkin", cfg["POINTS_CHECKIN"])]
-    if first_visit:
-        entries.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
-    for reason, points in entries:
-        db_session.add(
-            PointsEntry(
-                user_id=user.id,
-                checkin_id=checkin.id,
-                reason=reason,
-                points=points,
-                created_at=checkin.created_at,
-            )
-        )
-    total = sum(points for _, points in entries)
-    checkin.points = total
-    user.points += total
-    return total
-
-
 def check_in(
     *,
     db_session: Session,
@@ -104,14 +85,17 @@ def check_in(
     event_id: int | None = None,
 ) -> dict:
     """Store a check-in (never refused for looking implausible) and what it earned."""
-    now = clock.now()
-    at = effective_time(client_time, now)
+    effective_time(client_time, clock.now())  # refuse a bad client_time before any lock
     position = LatLon(**location)
     venue = venues.get(db_session=db_session, venue_id=venue_id)
     can_meet = not private and user.location_sharing != "off"
     if can_meet:
         pairs.lock_pairs(db_session, user.id, pairs.mutual_contact_ids(db_session, user.id))
     user = _lock_user(db_session, user.id)
+    # Time is read under the lock, so a user's check-ins are created in lock order and
+    # every rule sees all the earlier ones as "before now".
+    now = clock.now()
+    at = effective_time(client_time, now)
     _enforce_rate(db_session, user.id, now)
     facts = measure(db_session=db_session, user_id=user.id, venue=venue, position=position, at=at)
     broken = eligibility.reasons(
@@ -126,6 +110,7 @@ def check_in(
         private=private,
         client_time=client_time,
         effective_at=at,
+        local_day=at.astimezone(ZoneInfo(venue.timezone)).date(),
         eligible=not broken,
         reasons=[reason.as_dict() for reason in broken],
         created_at=now,
@@ -133,20 +118,28 @@ def check_in(
     db_session.add(checkin)
     db_session.flush()
     user.checkin_count += 1
-    points = _award(db_session, user, checkin, not facts.visited_before) if not broken else 0
+    earned = {"points": 0, "mayorship": None, "badges": []}
     meetings = []
-    if can_meet and not broken:
-        meetings = detect(db_session=db_session, user=user, checkin=checkin, venue=venue, now=now)
-        points += sum(meeting["points"] for meeting in meetings)
+    if not broken:
+        earned = award.checkin_rewards(
+            db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
+        )
+        if can_meet:
+            meetings = detect(
+                db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
+            )
+        earned["badges"] = badges.for_checkin(
+            db_session, user, checkin, venue, now, meetings, earned["other_mayor"]
+        )
     db_session.flush()
     return {
         "checkin": _to_dict(checkin, position, venue),
         "rewards": {
             "eligible": not broken,
             "reasons": checkin.reasons,
-            "points": points,
-            "badges": [],
-            "mayorship": None,
+            "points": checkin.points,
+            "badges": earned["badges"],
+            "mayorship": earned["mayorship"],
         },
         "meetings": meetings,
     }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from geo.meetings import same_place, same_time
 from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Venue
 from service.models.meeting import MEETING_ID
+from service.rewards.award import credit
 
 
 @lru_cache(maxsize=1)
@@ -72,23 +73,6 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
     ).all()
 
 
-def _credit_other(
-    db_session: Session, user_id: int, checkin_id: int, points: int, reason: str, at: datetime
-) -> None:
-    """Points for the contact whose earlier check-in this meeting completes."""
-    db_session.add(
-        PointsEntry(
-            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=at
-        )
-    )
-    db_session.execute(
-        update(Checkin)
-        .where(Checkin.user_id == user_id, Checkin.id == checkin_id)
-        .values(points=Checkin.points + points)
-    )
-    db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
-
-
 def detect(
     *, db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime
 ) -> list[dict]:
@@ -113,6 +97,7 @@ def detect(
             "local_day": day,
             "met_at": met_at,
             "first_time": first,
+            "created_at": now,
         }
         inserted = db_session.execute(
             insert(Meeting)
@@ -162,13 +147,19 @@ def detect(
         )
         checkin.points += points
         user.points += points
-        _credit_other(db_session, other.user_id, other.id, points, reason, now)
+        credit(db_session, other.user_id, points, reason, now, other.id)
+        db_session.execute(
+            update(Checkin)
+            .where(Checkin.user_id == other.user_id, Checkin.id == other.id)
+            .values(points=Checkin.points + points)
+        )
         found.append(
             {
                 "meeting_id": meeting_id,
                 "first_time": first,
                 "points": points,
                 "user": {"handle": other.handle, "display_name": other.display_name},
+                "user_id": other.user_id,
             }
         )
     return found

@@ -4,6 +4,15 @@ from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
+from service.models.reward import (
+    MayorshipChange,
+    UserBadge,
+    UserCity,
+    UserVenue,
+    VenueMayor,
+    VenueStaff,
+    VenueVisitDay,
+)
 from service.models.social import Follow, Identity, PendingFollow, Relationship
 from service.models.user import User
 from service.models.venue import Venue
@@ -14,10 +23,17 @@ __all__ = [
     "Follow",
     "IdempotencyKey",
     "Identity",
+    "MayorshipChange",
     "Meeting",
     "PendingFollow",
     "PointsEntry",
     "Relationship",
     "User",
+    "UserBadge",
+    "UserCity",
+    "UserVenue",
     "Venue",
+    "VenueMayor",
+    "VenueStaff",
+    "VenueVisitDay",
 ]

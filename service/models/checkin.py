@@ -4,12 +4,13 @@ Both tables lead their primary key with ``user_id`` so they can be distributed b
 (Citus) and stay co-located with each other.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -58,6 +59,10 @@ class Checkin(Base):
     private: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     client_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    local_day: Mapped[date] = mapped_column(
+        Date, nullable=False, comment="effective_at's date at the venue"
+    )
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
     eligible: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reasons: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
     points: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -76,6 +81,8 @@ class PointsEntry(Base):
             name="fk_points_ledger_checkin",
         ),
         Index("ix_points_ledger_user_created", "user_id", "created_at"),
+        # rolling-week leaderboards: an index-only scan of the last 7 days
+        Index("ix_points_ledger_created", "created_at", postgresql_include=["user_id", "points"]),
     )
 
     user_id: Mapped[int] = mapped_column(

@@ -17,6 +17,7 @@ class User(Base):
     __table_args__ = (
         Index("uq_users_handle", text("lower(handle)"), unique=True),
         Index("uq_users_email", text("lower(email)"), unique=True),
+        Index("ix_users_points", text("points DESC"), "id"),
         CheckConstraint(
             "location_sharing IN ('off', 'approximate', 'exact')", name="location_sharing"
         ),

@@ -44,6 +44,7 @@ class Venue(Base):
     location = mapped_column(GeogPoint, nullable=False)
     radius_m: Mapped[int] = mapped_column(Integer, nullable=False, server_default="100")
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    city: Mapped[str | None] = mapped_column(String(160))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="user")

@@ -145,3 +145,39 @@ def test_friends_checking_in_at_the_same_instant_meet_exactly_once(live_app):
             == 2 * rounds
         )
         assert session.scalar(select(func.count()).where(Checkin.eligible)) == 2 * rounds
+
+
+def test_racing_checkins_award_each_badge_once(live_app):
+    from service.models import UserBadge
+
+    client = live_app.test_client()
+    headers = _register(client, "badge_racer")
+    venues = [
+        client.post(
+            "/api/v1/venues",
+            headers=headers,
+            json={
+                "name": f"Stop {i}",
+                "category": "Bar",
+                "location": {"lat": 20.0 + i * 0.0005, "lon": 20.0},
+            },
+        ).json
+        for i in range(12)
+    ]
+
+    responses = _race(
+        live_app,
+        12,
+        lambda c, i: c.post(
+            "/api/v1/checkins",
+            headers=headers,
+            json={"venue_id": venues[i]["id"], "location": venues[i]["location"]},
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [201] * 12
+    reported = [(b["key"], b["level"]) for r in responses for b in r.json["rewards"]["badges"]]
+    assert sorted(reported) == [("explorer", 1), ("newbie", 1), ("regular", 1)]
+    with live_app.app_context():
+        rows = db.session.execute(select(UserBadge.badge, UserBadge.level)).all()
+    assert sorted(rows) == [("explorer", 1), ("newbie", 1), ("regular", 1)]

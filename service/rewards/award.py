@@ -1,0 +1,163 @@
+"""What an eligible check-in earns besides meetings: points for the check-in, a first
+visit and a streak, a new city, and the venue's mayorship (PRODUCT.md, Points).
+
+Each point is a line in the ledger (who, why, how many, which check-in), so totals can be
+audited and rebuilt.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import exists, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geo.cities import city_of
+from geo.coords import LatLon
+from geo.sql import latitude, longitude
+from service.models import (
+    Checkin,
+    PointsEntry,
+    User,
+    UserCity,
+    UserVenue,
+    Venue,
+    VenueMayor,
+    VenueVisitDay,
+)
+from service.rewards import mayorship
+from service.rewards.rules import Context, streak
+from service.rewards.streaks import streak_bonus
+
+
+def credit(
+    db_session: Session,
+    user_id: int,
+    points: int,
+    reason: str,
+    now: datetime,
+    checkin_id: int | None,
+) -> None:
+    """A ledger line and the total for a user other than the one checking in."""
+    db_session.add(
+        PointsEntry(
+            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=now
+        )
+    )
+    db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
+
+
+def _inserted(db_session: Session, statement) -> bool:
+    """Run an INSERT ... ON CONFLICT DO NOTHING; True if it inserted."""
+    returned = db_session.execute(statement.on_conflict_do_nothing().returning(literal(1)))
+    return returned.first() is not None
+
+
+def venue_city(db_session: Session, venue: Venue) -> str:
+    """The venue's city, looked up offline once and kept on the venue."""
+    if venue.city is None:
+        lat, lon = db_session.execute(
+            select(latitude(Venue.location), longitude(Venue.location)).where(Venue.id == venue.id)
+        ).one()
+        venue.city = city_of(LatLon(lat, lon))
+    return venue.city
+
+
+def _first_today(db_session: Session, checkin: Checkin, now: datetime) -> bool:
+    """No other eligible check-in of the user on this check-in's local day yet."""
+    return not db_session.scalar(
+        select(
+            exists().where(
+                Checkin.user_id == checkin.user_id,
+                Checkin.eligible,
+                Checkin.id != checkin.id,
+                Checkin.local_day == checkin.local_day,
+                Checkin.created_at <= now,
+            )
+        )
+    )
+
+
+def checkin_rewards(
+    *, db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime
+) -> dict:
+    """Ledger lines and state for one eligible check-in; returns points and mayorship."""
+    cfg = current_app.config
+    lines = [("checkin", cfg["POINTS_CHECKIN"])]
+    if _inserted(
+        db_session,
+        insert(UserVenue).values(
+            user_id=user.id, venue_id=venue.id, first_checkin_id=checkin.id, first_at=now
+        ),
+    ):
+        lines.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
+    _inserted(
+        db_session,
+        insert(UserCity).values(
+            user_id=user.id,
+            city=venue_city(db_session, venue),
+            first_checkin_id=checkin.id,
+            first_at=now,
+        ),
+    )
+    if _first_today(db_session, checkin, now):
+        length = streak(Context(db_session, user.id, now, checkin, venue), {}, 30)
+        bonus = streak_bonus(length, cfg["POINTS_STREAK_DAY"], cfg["POINTS_STREAK_MAX"])
+        if bonus:
+            lines.append(("streak", bonus))
+    crown, other_mayor = None, None
+    if _inserted(
+        db_session,
+        insert(VenueVisitDay).values(
+            venue_id=venue.id, user_id=user.id, local_day=checkin.local_day
+        ),
+    ):
+        crown, other_mayor = _mayorship(db_session, user, checkin, venue, now, lines)
+    else:
+        crown = _still_mayor(db_session, venue.id, user.id)
+    for reason, points in lines:
+        db_session.add(
+            PointsEntry(
+                user_id=user.id, checkin_id=checkin.id, reason=reason, points=points, created_at=now
+            )
+        )
+    total = sum(points for _, points in lines)
+    checkin.points += total
+    user.points += total
+    return {"points": total, "mayorship": crown, "other_mayor": other_mayor}
+
+
+def _still_mayor(db_session: Session, venue_id: int, user_id: int) -> dict | None:
+    mayor = db_session.get(VenueMayor, venue_id)
+    if mayor is None or mayor.user_id != user_id:
+        return None
+    return {"venue_id": venue_id, "status": "kept", "days": mayor.days}
+
+
+def _mayorship(
+    db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime, lines: list
+) -> tuple[dict | None, int | None]:
+    """Re-decide the mayor after a new visit day; +25 to whoever newly becomes mayor.
+
+    Returns what to tell the person checking in, and another user who became mayor
+    (when the previous mayor's days ran out of the window)."""
+    today = now.astimezone(ZoneInfo(venue.timezone)).date()
+    previous, mayor, days = mayorship.evaluate(
+        db_session=db_session,
+        venue_id=venue.id,
+        today=today,
+        arriving=user.id,
+        now=now,
+        checkin_id=checkin.id,
+    )
+    points = current_app.config["POINTS_MAYORSHIP"]
+    if mayor == user.id:
+        if previous != user.id:
+            lines.append(("mayorship", points))
+        status = "kept" if previous == user.id else "new"
+        return {"venue_id": venue.id, "status": status, "days": days}, None
+    if mayor is not None and mayor != previous:
+        credit(db_session, mayor, points, "mayorship", now, None)
+        return None, mayor
+    return None, None

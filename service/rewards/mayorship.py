@@ -1,0 +1,87 @@
+"""Mayorships (PRODUCT.md): the user with the most distinct local days with an eligible
+check-in at a venue in the last 60 days, at least 2; ties keep the current mayor; staff
+the owner lists are excluded."""
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from service.contacts.pairs import pair_key
+from service.models import MayorshipChange, VenueMayor, VenueStaff, VenueVisitDay
+
+WINDOW_DAYS = 60
+MIN_DAYS = 2
+
+
+def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]:
+    """Non-staff users' distinct visit days at the venue in the 60 days ending today."""
+    staff = select(VenueStaff.user_id).where(VenueStaff.venue_id == venue_id)
+    rows = db_session.execute(
+        select(VenueVisitDay.user_id, func.count())
+        .where(
+            VenueVisitDay.venue_id == venue_id,
+            VenueVisitDay.local_day > today - timedelta(days=WINDOW_DAYS),
+            VenueVisitDay.local_day <= today,
+            VenueVisitDay.user_id.not_in(staff),
+        )
+        .group_by(VenueVisitDay.user_id)
+    )
+    return dict(rows.all())
+
+
+def decide(counts: dict[int, int], current: int | None, arriving: int) -> int | None:
+    """Who should be mayor: the most days (≥ 2); a tie keeps the current mayor, else the
+    arriving user, else the lowest id (pure)."""
+    if not counts:
+        return None
+    best = max(counts.values())
+    if best < MIN_DAYS:
+        return None
+    leaders = {user for user, days in counts.items() if days == best}
+    if current in leaders:
+        return current
+    return arriving if arriving in leaders else min(leaders)
+
+
+def evaluate(
+    *,
+    db_session: Session,
+    venue_id: int,
+    today: date,
+    arriving: int,
+    now: datetime,
+    checkin_id: int,
+) -> tuple[int | None, int | None, int]:
+    """Re-decide the venue's mayor; returns ``(previous, mayor, days)`` and records changes.
+
+    A per-venue advisory lock serialises concurrent decisions at one venue.
+    """
+    db_session.execute(select(func.pg_advisory_xact_lock(pair_key(-1, venue_id))))
+    current = db_session.get(VenueMayor, venue_id, populate_existing=True)
+    previous = current.user_id if current else None
+    counts = standings(db_session, venue_id, today)
+    mayor = decide(counts, previous, arriving)
+    days = counts.get(mayor, 0) if mayor is not None else 0
+    if mayor == previous:
+        if current is not None:
+            current.days = days
+        return previous, mayor, days
+    if mayor is None:
+        db_session.execute(delete(VenueMayor).where(VenueMayor.venue_id == venue_id))
+    elif current is None:
+        db_session.add(VenueMayor(venue_id=venue_id, user_id=mayor, days=days, since=now))
+    else:
+        current.user_id, current.days, current.since = mayor, days, now
+    db_session.add(
+        MayorshipChange(
+            venue_id=venue_id,
+            previous_user_id=previous,
+            user_id=mayor,
+            days=days,
+            at=now,
+            checkin_id=checkin_id if mayor == arriving else None,
+        )
+    )
+    db_session.flush()
+    return previous, mayor, days

@@ -1,0 +1,132 @@
+"""Rebuild points, badges and mayorships from the check-in history.
+
+After a rule change, or after upgrading a database that has history. Check-ins are
+replayed in the order they arrived, each with the clock at its arrival, through the same
+code that awards them live; meetings (found live, kept) are credited when their second
+check-in comes up. Running it twice gives the same result.
+"""
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, aliased
+from tqdm import tqdm
+
+from service.models import (
+    Checkin,
+    MayorshipChange,
+    Meeting,
+    PointsEntry,
+    User,
+    UserBadge,
+    UserCity,
+    UserVenue,
+    Venue,
+    VenueMayor,
+    VenueVisitDay,
+)
+from service.rewards import award, badges
+
+BATCH = 1000
+
+
+def _reset(db_session: Session) -> None:
+    for model in (
+        UserBadge,
+        UserVenue,
+        UserCity,
+        VenueVisitDay,
+        VenueMayor,
+        MayorshipChange,
+        PointsEntry,
+    ):
+        db_session.execute(delete(model))
+    db_session.execute(update(User).values(points=0))
+    db_session.execute(update(Checkin).values(points=0))
+
+
+def _meetings_completed_by(db_session: Session, checkin: Checkin) -> list[dict]:
+    """Meetings whose later-arriving check-in is this one, as ``detect`` reported them."""
+    other = aliased(Checkin)
+    rows = db_session.execute(
+        select(Meeting, User.handle, User.display_name)
+        .join(other, (other.user_id == Meeting.other_id) & (other.id == Meeting.other_checkin_id))
+        .join(User, User.id == Meeting.other_id)
+        .where(
+            Meeting.user_id == checkin.user_id,
+            Meeting.checkin_id == checkin.id,
+            (other.created_at < checkin.created_at)
+            | ((other.created_at == checkin.created_at) & (other.id < checkin.id)),
+        )
+    ).all()
+    return [
+        {
+            "meeting": row.Meeting,
+            "user_id": row.Meeting.other_id,
+            "user": {"handle": row.handle, "display_name": row.display_name},
+        }
+        for row in rows
+    ]
+
+
+def _credit_meetings(db_session: Session, user: User, checkin: Checkin, cfg) -> list[dict]:
+    found = []
+    for item in _meetings_completed_by(db_session, checkin):
+        meeting = item["meeting"]
+        first = meeting.first_time
+        points = cfg["POINTS_FIRST_MEETING"] if first else cfg["POINTS_MEETING"]
+        reason = "first_meeting" if first else "meeting"
+        db_session.add(
+            PointsEntry(
+                user_id=user.id,
+                checkin_id=checkin.id,
+                reason=reason,
+                points=points,
+                created_at=checkin.created_at,
+            )
+        )
+        checkin.points += points
+        user.points += points
+        award.credit(
+            db_session,
+            meeting.other_id,
+            points,
+            reason,
+            checkin.created_at,
+            meeting.other_checkin_id,
+        )
+        db_session.execute(
+            update(Checkin)
+            .where(Checkin.user_id == meeting.other_id, Checkin.id == meeting.other_checkin_id)
+            .values(points=Checkin.points + points)
+        )
+        found.append(item)
+    return found
+
+
+def recompute(*, db_session: Session, cfg, progress: bool = True) -> dict:
+    """Reset every reward and replay the eligible check-ins in arrival order."""
+    _reset(db_session)
+    db_session.flush()
+    keys = db_session.execute(
+        select(Checkin.user_id, Checkin.id)
+        .where(Checkin.eligible)
+        .order_by(Checkin.created_at, Checkin.id)
+    ).all()
+    for start in tqdm(
+        range(0, len(keys), BATCH), desc="recompute", unit="batch", disable=not progress
+    ):
+        for user_id, checkin_id in keys[start : start + BATCH]:
+            checkin = db_session.get(Checkin, (user_id, checkin_id), populate_existing=True)
+            user = db_session.get(User, user_id, populate_existing=True)
+            venue = db_session.get(Venue, checkin.venue_id)
+            now = checkin.created_at
+            earned = award.checkin_rewards(
+                db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
+            )
+            meetings = _credit_meetings(db_session, user, checkin, cfg)
+            badges.for_checkin(
+                db_session, user, checkin, venue, now, meetings, earned["other_mayor"]
+            )
+            db_session.flush()
+        db_session.commit()
+    totals = db_session.execute(select(User.id, User.points)).all()
+    return {"checkins": len(keys), "points": sum(points for _, points in totals)}

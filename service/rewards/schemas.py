@@ -1,0 +1,74 @@
+"""Schemas for badges, mayors and leaderboards."""
+
+from marshmallow import fields, validate
+
+from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
+from service.contacts.schemas import PersonSchema
+
+
+class CatalogueBadgeSchema(StrictSchema):
+    """A badge in the catalogue: its rule in words and as data."""
+
+    key = fields.String()
+    name = fields.String()
+    description = fields.String()
+    kind = fields.String()
+    params = fields.Dict()
+    levels = fields.List(fields.Integer(), metadata={"description": "Threshold per level"})
+    earnable = fields.Boolean()
+
+
+class CatalogueSchema(PageSchema):
+    """The whole catalogue."""
+
+    items = fields.List(fields.Nested(CatalogueBadgeSchema))
+
+
+class EarnedBadgeSchema(StrictSchema):
+    """A badge someone holds and the check-in that unlocked it."""
+
+    key = fields.String()
+    name = fields.String()
+    description = fields.String()
+    level = fields.Integer()
+    awarded_at = fields.DateTime()
+    checkin_id = fields.Integer(allow_none=True)
+
+
+class EarnedBadgesSchema(PageSchema):
+    """Badges held, newest first."""
+
+    items = fields.List(fields.Nested(EarnedBadgeSchema))
+
+
+class MayorSchema(StrictSchema):
+    """A venue's mayor, if the viewer may know who it is."""
+
+    venue_id = fields.Integer()
+    has_mayor = fields.Boolean()
+    mayor = fields.Nested(PersonSchema, allow_none=True)
+    days = fields.Integer(allow_none=True)
+    since = fields.DateTime(allow_none=True)
+
+
+class LeaderboardQuerySchema(PageQuerySchema):
+    """Who to rank and over what period."""
+
+    scope = fields.String(load_default="global", validate=validate.OneOf(["global", "contacts"]))
+    period = fields.String(load_default="all", validate=validate.OneOf(["week", "all"]))
+
+
+class LeaderSchema(StrictSchema):
+    """A rank on the leaderboard."""
+
+    rank = fields.Integer()
+    user = fields.Nested(PersonSchema)
+    points = fields.Integer()
+
+
+class LeaderboardSchema(PageSchema):
+    """Highest points first."""
+
+    scope = fields.String()
+    period = fields.String()
+    items = fields.List(fields.Nested(LeaderSchema))

@@ -1,0 +1,130 @@
+"""Reading rewards: the catalogue, badges held, a venue's mayor, leaderboards."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from service.contacts.pairs import is_mutual, mutual_contact_ids
+from service.models import PointsEntry, User, UserBadge, VenueMayor
+from service.rewards.catalogue import BY_KEY, CATALOGUE
+from service.rewards.rules import RULES
+
+WEEK = timedelta(days=7)
+
+
+def catalogue() -> list[dict]:
+    """Every badge with its rule in words and as data."""
+    return [
+        {
+            "key": b.key,
+            "name": b.name,
+            "description": b.description,
+            "kind": b.kind,
+            "params": b.params,
+            "levels": list(b.levels),
+            "earnable": b.kind in RULES,
+        }
+        for b in CATALOGUE
+    ]
+
+
+def badges_of(*, db_session: Session, user_id: int) -> list[dict]:
+    """A user's badges, newest first."""
+    rows = db_session.scalars(
+        select(UserBadge)
+        .where(UserBadge.user_id == user_id)
+        .order_by(UserBadge.awarded_at.desc(), UserBadge.badge, UserBadge.level)
+    )
+    items = []
+    for held in rows:
+        badge = BY_KEY.get(held.badge)
+        if badge is not None:
+            items.append(
+                {
+                    "key": badge.key,
+                    "name": badge.name,
+                    "description": badge.description,
+                    "level": held.level,
+                    "awarded_at": held.awarded_at,
+                    "checkin_id": held.checkin_id,
+                }
+            )
+    return items
+
+
+def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
+    """The venue's mayor; who it is only for the mayor and contacts who see venues."""
+    row = db_session.execute(
+        select(VenueMayor, User)
+        .join(User, User.id == VenueMayor.user_id)
+        .where(VenueMayor.venue_id == venue_id)
+    ).first()
+    if row is None:
+        return {
+            "venue_id": venue_id,
+            "has_mayor": False,
+            "mayor": None,
+            "days": None,
+            "since": None,
+        }
+    mayor, person = row
+    visible = person.id == viewer_id or (
+        person.location_sharing == "exact" and is_mutual(db_session, viewer_id, person.id)
+    )
+    return {
+        "venue_id": venue_id,
+        "has_mayor": True,
+        "mayor": {"handle": person.handle, "display_name": person.display_name}
+        if visible
+        else None,
+        "days": mayor.days if visible else None,
+        "since": mayor.since if visible else None,
+    }
+
+
+def leaderboard(
+    *,
+    db_session: Session,
+    viewer_id: int,
+    scope: str,
+    period: str,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> list[dict]:
+    """Users ranked by points (all time, or the rolling last 7 days)."""
+    members = None
+    if scope == "contacts":
+        members = [viewer_id, *mutual_contact_ids(db_session, viewer_id)]
+    if period == "all":
+        points = User.points
+        query = select(User.handle, User.display_name, points.label("points"))
+        if members is not None:
+            query = query.where(User.id.in_(members))
+        query = query.where(
+            or_(points > 0, User.id == viewer_id) if members is not None else points > 0
+        ).order_by(points.desc(), User.id)
+    else:
+        weekly = (
+            select(PointsEntry.user_id, func.sum(PointsEntry.points).label("points"))
+            .where(PointsEntry.created_at > now - WEEK, PointsEntry.created_at <= now)
+            .group_by(PointsEntry.user_id)
+        )
+        if members is not None:
+            weekly = weekly.where(PointsEntry.user_id.in_(members))
+        sub = weekly.subquery()
+        query = (
+            select(User.handle, User.display_name, sub.c.points)
+            .join(sub, sub.c.user_id == User.id)
+            .order_by(sub.c.points.desc(), User.id)
+        )
+    rows = db_session.execute(query.limit(limit).offset(offset)).all()
+    return [
+        {
+            "rank": offset + index + 1,
+            "user": {"handle": r.handle, "display_name": r.display_name},
+            "points": int(r.points),
+        }
+        for index, r in enumerate(rows)
+    ]

@@ -1,0 +1,61 @@
+"""Recomputing rewards from the history gives what live awarding gave."""
+
+import random
+from datetime import UTC, datetime
+
+from geographiclib.geodesic import Geodesic
+from sqlalchemy import func, select
+
+from service.database import db
+from service.models import PointsEntry, User, UserBadge, VenueMayor
+
+WGS84 = Geodesic.WGS84
+
+
+def _snapshot(app):
+    with app.app_context():
+        session = db.session
+        return {
+            "points": dict(session.execute(select(User.id, User.points)).all()),
+            "ledger": dict(
+                session.execute(
+                    select(PointsEntry.user_id, func.sum(PointsEntry.points)).group_by(
+                        PointsEntry.user_id
+                    )
+                ).all()
+            ),
+            "reasons": dict(
+                session.execute(
+                    select(PointsEntry.reason, func.count()).group_by(PointsEntry.reason)
+                ).all()
+            ),
+            "badges": set(
+                session.execute(select(UserBadge.user_id, UserBadge.badge, UserBadge.level)).all()
+            ),
+            "mayors": set(session.execute(select(VenueMayor.venue_id, VenueMayor.user_id)).all()),
+        }
+
+
+def test_recompute_matches_live_awarding(app, client, actions, friends, frozen_clock, runner):
+    rng = random.Random(7)
+    people = friends(6)
+    owner = actions.register()
+    venues = []
+    for index in range(5):
+        point = WGS84.Direct(40.7306, -73.9866, 45, 120 * index)
+        venues.append(actions.venue(owner, point["lat2"], point["lon2"]))
+    frozen_clock.current = datetime(2026, 2, 1, 15, 0, tzinfo=UTC)
+    for _ in range(14):  # two weeks of visits
+        for person in people:
+            if rng.random() < 0.7:
+                actions.check_in(person, rng.choice(venues), accuracy_m=rng.choice([10, 30, 900]))
+            frozen_clock.advance(minutes=rng.randint(5, 50))
+        frozen_clock.advance(hours=rng.randint(14, 20))
+    live = _snapshot(app)
+    assert live["reasons"].get("first_meeting") and live["reasons"].get("mayorship")
+    assert live["ledger"] == {k: v for k, v in live["points"].items() if v}
+    for _ in range(2):  # and again: idempotent
+        result = runner.invoke(args=["recompute-rewards", "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert "eligible check-ins" in result.output
+        assert _snapshot(app) == live
