@@ -32,6 +32,6 @@ def same_place(
         venue_id_column == venue_id,
         geosql.within_m(venue_location_column, venue_location, MEETING_DISTANCE_M),
     ]
-    if event_column is not None and event_id is not None:
-        options.append(event_column == event_id)
+    if event_column is not None:
+        options.append(event_column == event_id)  # NULL never equals: no event, no match
     return or_(*options)

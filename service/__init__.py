@@ -13,6 +13,7 @@ from service.checkins.routes import blp as checkins_blp
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
 from service.database import db
+from service.events.routes import blp as events_blp
 from service.identities.routes import blp as identities_blp
 from service.meetings.routes import blp as meetings_blp
 from service.ops import metrics
@@ -32,6 +33,7 @@ API_BLUEPRINTS = (
     presence_blp,
     meetings_blp,
     rewards_blp,
+    events_blp,
 )
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
 

@@ -72,6 +72,10 @@ class RewardsSchema(StrictSchema):
     points = fields.Integer()
     badges = fields.List(fields.Dict())
     mayorship = fields.Dict(allow_none=True)
+    event = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Whether the named event counted, and why not if it did not"},
+    )
 
 
 class CheckinMeetingSchema(StrictSchema):

@@ -14,6 +14,7 @@ from service.checkins import eligibility
 from service.checkins.measure import measure
 from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
+from service.events import attendance
 from service.meetings.detect import detect
 from service.models import Checkin, User, Venue
 from service.presence import service as presence
@@ -98,6 +99,11 @@ def check_in(
     at = effective_time(client_time, now)
     _enforce_rate(db_session, user.id, now)
     facts = measure(db_session=db_session, user_id=user.id, venue=venue, position=position, at=at)
+    event, event_info = None, None
+    if event_id is not None:
+        event, event_info = attendance.judge(
+            db_session=db_session, event_id=event_id, venue=venue, at=at
+        )
     broken = eligibility.reasons(
         measures=facts, radius_m=venue.radius_m, accuracy_m=accuracy_m, at=at
     )
@@ -111,6 +117,7 @@ def check_in(
         client_time=client_time,
         effective_at=at,
         local_day=at.astimezone(ZoneInfo(venue.timezone)).date(),
+        event_id=event.id if event is not None else None,
         eligible=not broken,
         reasons=[reason.as_dict() for reason in broken],
         created_at=now,
@@ -128,8 +135,9 @@ def check_in(
             meetings = detect(
                 db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
             )
+        organiser = event.organiser_id if event is not None else None
         earned["badges"] = badges.for_checkin(
-            db_session, user, checkin, venue, now, meetings, earned["other_mayor"]
+            db_session, user, checkin, venue, now, meetings, earned["other_mayor"], organiser
         )
     db_session.flush()
     return {
@@ -140,6 +148,7 @@ def check_in(
             "points": checkin.points,
             "badges": earned["badges"],
             "mayorship": earned["mayorship"],
+            "event": event_info,
         },
         "meetings": meetings,
     }

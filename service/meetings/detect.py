@@ -33,6 +33,7 @@ def _candidates_statement():
             Checkin.user_id,
             Checkin.id,
             Checkin.venue_id,
+            Checkin.event_id,
             Checkin.effective_at,
             other_venue.timezone,
             User.handle,
@@ -58,6 +59,8 @@ def _candidates_statement():
                 other_venue.location,
                 venue_id=bindparam("venue_id"),
                 venue_location=here,
+                event_column=Checkin.event_id,
+                event_id=bindparam("event_id"),
             ),
         )
         .ext(distinct_on(Checkin.user_id))
@@ -69,7 +72,12 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
     """The contacts' check-ins this one may meet."""
     return db_session.execute(
         _candidates_statement(),
-        {"user_id": user_id, "venue_id": venue.id, "at": checkin.effective_at},
+        {
+            "user_id": user_id,
+            "venue_id": venue.id,
+            "at": checkin.effective_at,
+            "event_id": checkin.event_id,
+        },
     ).all()
 
 
@@ -98,6 +106,9 @@ def detect(
             "met_at": met_at,
             "first_time": first,
             "created_at": now,
+            "event_id": checkin.event_id
+            if checkin.event_id is not None and checkin.event_id == other.event_id
+            else None,
         }
         inserted = db_session.execute(
             insert(Meeting)

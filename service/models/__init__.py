@@ -2,6 +2,7 @@
 
 from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
+from service.models.event import Event, Rsvp
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
 from service.models.reward import (
@@ -20,6 +21,7 @@ from service.models.venue import Venue
 __all__ = [
     "Base",
     "Checkin",
+    "Event",
     "Follow",
     "IdempotencyKey",
     "Identity",
@@ -28,6 +30,7 @@ __all__ = [
     "PendingFollow",
     "PointsEntry",
     "Relationship",
+    "Rsvp",
     "User",
     "UserBadge",
     "UserCity",

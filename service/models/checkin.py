@@ -37,6 +37,7 @@ class Checkin(Base):
         Index("ix_checkins_user_venue_effective", "user_id", "venue_id", "effective_at"),
         Index("ix_checkins_user_created", "user_id", "created_at"),
         Index("ix_checkins_venue_effective", "venue_id", "effective_at"),
+        Index("ix_checkins_event", "event_id", postgresql_where=text("event_id IS NOT NULL")),
         # "latest visible check-in" of each contact (nearby contacts, feed)
         Index(
             "ix_checkins_user_visible",
@@ -62,7 +63,10 @@ class Checkin(Base):
     local_day: Mapped[date] = mapped_column(
         Date, nullable=False, comment="effective_at's date at the venue"
     )
-    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"),
+        comment="set only when the check-in counted for the event",
+    )
     eligible: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reasons: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
     points: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

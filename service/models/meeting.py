@@ -45,6 +45,6 @@ class Meeting(Base):
     met_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     checkin_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     other_checkin_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     first_time: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = created_at_column()

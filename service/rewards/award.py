@@ -92,6 +92,8 @@ def checkin_rewards(
         ),
     ):
         lines.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
+    if checkin.event_id is not None:
+        lines.append(("event", cfg["POINTS_EVENT"]))
     _inserted(
         db_session,
         insert(UserCity).values(

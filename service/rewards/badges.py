@@ -95,14 +95,17 @@ def for_checkin(
     now: datetime,
     meetings: list[dict],
     other_mayor: int | None,
+    organiser: int | None = None,
 ) -> list[dict]:
     """New badges of the person checking in; also award what the check-in earned others
-    (met contacts, a crowd, a mayor whose rival's days ran out)."""
+    (met contacts, a crowd, a mayor whose rival's days ran out, the event's organiser)."""
     mine = evaluate(Context(db_session, user.id, now, checkin, venue))
     for meeting in meetings:
         evaluate(Context(db_session, meeting["user_id"], now), SOCIAL_KINDS)
     if other_mayor is not None:
         evaluate(Context(db_session, other_mayor, now), frozenset({"mayorships"}))
+    if organiser is not None and organiser != user.id:
+        evaluate(Context(db_session, organiser, now), frozenset({"hosted_event_checkins"}))
     crowd_for_others(Context(db_session, user.id, now, checkin, venue))
     return mine
 

@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import Checkin, MayorshipChange, Meeting, UserCity, UserVenue, Venue
+from service.models import (
+    Checkin,
+    Event,
+    MayorshipChange,
+    Meeting,
+    UserCity,
+    UserVenue,
+    Venue,
+)
 from service.rewards.streaks import streak_length
 
 
@@ -100,20 +108,35 @@ def contacts_met(ctx: Context, params: dict, cap: int) -> int:
 
 
 def contacts_met_at_event(ctx: Context, params: dict, cap: int) -> int:
-    """Different contacts met at this check-in's event."""
-    if ctx.checkin is None or ctx.checkin.event_id is None:
-        return 0
-    return _bounded_count(
-        ctx,
-        select(Meeting.other_id)
-        .distinct()
+    """Most different contacts met at one event."""
+    per_event = (
+        select(func.count(Meeting.other_id.distinct()).label("met"))
         .where(
             Meeting.user_id == ctx.user_id,
-            Meeting.event_id == ctx.checkin.event_id,
+            Meeting.event_id.is_not(None),
             Meeting.created_at <= ctx.now,
-        ),
-        cap,
+        )
+        .group_by(Meeting.event_id)
+        .subquery()
     )
+    return ctx.db_session.scalar(select(func.coalesce(func.max(per_event.c.met), 0)))
+
+
+def hosted_event_checkins(ctx: Context, params: dict, cap: int) -> int:
+    """Most different people (the organiser aside) who checked in to one of my events."""
+    per_event = (
+        select(func.count(Checkin.user_id.distinct()).label("people"))
+        .join(Event, Event.id == Checkin.event_id)
+        .where(
+            Event.organiser_id == ctx.user_id,
+            Checkin.eligible,
+            Checkin.user_id != ctx.user_id,
+            Checkin.created_at <= ctx.now,
+        )
+        .group_by(Checkin.event_id)
+        .subquery()
+    )
+    return ctx.db_session.scalar(select(func.coalesce(func.max(per_event.c.people), 0)))
 
 
 def crowd(ctx: Context, params: dict, cap: int) -> int:
@@ -208,6 +231,7 @@ RULES: dict[str, Rule] = {
     "local_hour": local_hour,
     "streak": streak,
     "mayorships": mayorships,
+    "hosted_event_checkins": hosted_event_checkins,
 }
 # Kinds about other people's activity: evaluated for everyone a check-in affects.
 SOCIAL_KINDS = frozenset({"contacts_met", "contacts_met_at_event"})

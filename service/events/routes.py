@@ -1,0 +1,144 @@
+"""Events: create, read, edit, delete, RSVP, attendees, nearby, the organiser's view."""
+
+from flask.views import MethodView
+
+from geo.coords import LatLon
+from service import clock
+from service.auth.tokens import current_user, current_user_id
+from service.common import cursor
+from service.common.blueprint import Blueprint
+from service.common.docs import authenticated
+from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.common.schemas import MAX_ID
+from service.database import db
+from service.events import service
+from service.events.schemas import (
+    AttendeesSchema,
+    ConversionSchema,
+    EventCreateSchema,
+    EventPatchSchema,
+    EventSchema,
+    NearbyEventSchema,
+    NearbyEventsPageSchema,
+    NearbyEventsQuerySchema,
+    RsvpSchema,
+)
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Events")
+EVENT = f"/<int(max={MAX_ID}):event_id>"
+MAX_OFFSET = 10_000
+
+
+@blp.route("")
+class Events(MethodView):
+    @authenticated(blp)
+    @blp.arguments(EventCreateSchema)
+    @blp.response(201, EventSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
+    def post(self, payload):
+        """Create an event at a venue (I organise it)"""
+        event = service.create(db_session=db.session, user=current_user(), **payload)
+        db.session.commit()
+        return event
+
+
+@blp.route("/nearby")
+class NearbyEvents(MethodView):
+    @authenticated(blp)
+    @blp.arguments(NearbyEventsQuerySchema, location="query")
+    @blp.response(200, NearbyEventsPageSchema)
+    @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": {"type": "object"}}}}})
+    def get(self, args):
+        """Events near a position overlapping a time window, nearest first"""
+        start, end = service.default_window(args.get("from_"), args.get("to"), clock.now())
+        (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
+        cursor.check_range(offset, 0, MAX_OFFSET)
+        items = service.nearby(
+            db_session=db.session,
+            viewer_id=current_user_id(),
+            position=LatLon(args["lat"], args["lon"]),
+            radius_m=args["radius_m"],
+            start=start,
+            end=end,
+            limit=args["limit"],
+            offset=offset,
+        )
+        more = len(items) == args["limit"]
+        next_cursor = cursor.encode(offset + args["limit"]) if more else None
+        if wants_geojson():
+            return feature_collection(NearbyEventSchema(), items, next_cursor)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route(EVENT)
+class EventById(MethodView):
+    @authenticated(blp)
+    @blp.response(200, EventSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def get(self, event_id):
+        """An event"""
+        return service.get(db_session=db.session, event_id=event_id)
+
+    @authenticated(blp)
+    @blp.arguments(EventPatchSchema)
+    @blp.response(200, EventSchema)
+    @blp.alt_response(403, response="DEFAULT_ERROR", description="Not the organiser")
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def patch(self, changes, event_id):
+        """Change my event"""
+        event = service.update(
+            db_session=db.session, user=current_user(), event_id=event_id, changes=changes
+        )
+        db.session.commit()
+        return event
+
+    @authenticated(blp)
+    @blp.response(204)
+    @blp.alt_response(403, response="DEFAULT_ERROR", description="Not the organiser")
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def delete(self, event_id):
+        """Delete my event"""
+        service.remove(db_session=db.session, user=current_user(), event_id=event_id)
+        db.session.commit()
+
+
+@blp.route(f"{EVENT}/rsvp")
+class EventRsvp(MethodView):
+    @authenticated(blp)
+    @blp.arguments(RsvpSchema)
+    @blp.response(200, RsvpSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def post(self, payload, event_id):
+        """Answer an event: going, maybe or not_going (changeable)"""
+        answer = service.rsvp(
+            db_session=db.session,
+            user_id=current_user_id(),
+            event_id=event_id,
+            status=payload["status"],
+            now=clock.now(),
+        )
+        db.session.commit()
+        return answer
+
+
+@blp.route(f"{EVENT}/attendees")
+class EventAttendees(MethodView):
+    @authenticated(blp)
+    @blp.response(200, AttendeesSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def get(self, event_id):
+        """Who is coming: my contacts by name, everyone else only as counts"""
+        return service.attendees(
+            db_session=db.session, viewer_id=current_user_id(), event_id=event_id
+        )
+
+
+@blp.route(f"{EVENT}/conversion")
+class EventConversion(MethodView):
+    @authenticated(blp)
+    @blp.response(200, ConversionSchema)
+    @blp.alt_response(403, response="DEFAULT_ERROR", description="Not the organiser")
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
+    def get(self, event_id):
+        """For the organiser: RSVPs, check-ins, RSVP'd-but-absent, new in-person pairs"""
+        return service.conversion(db_session=db.session, user=current_user(), event_id=event_id)

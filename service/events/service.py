@@ -1,0 +1,257 @@
+"""Event use cases: create, read, edit, delete, RSVP, attendees, nearby, conversion."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Float, and_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from geo.events import overlaps
+from service.errors import DomainError, Forbidden, NotFound
+from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
+from service.venues import service as venues
+
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=90)
+
+
+def _view(event: Event, venue: Venue, organiser: User, position: LatLon) -> dict:
+    return {
+        "id": event.id,
+        "title": event.title,
+        "description": event.description,
+        "tags": event.tags,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "venue": venues.to_dict(venue, position),
+        "location": position.as_dict(),
+        "organiser": {"handle": organiser.handle, "display_name": organiser.display_name},
+    }
+
+
+def _load(db_session: Session, event_id: int, for_update: bool = False):
+    query = (
+        select(
+            Event,
+            Venue,
+            User,
+            geosql.latitude(Event.location).label("lat"),
+            geosql.longitude(Event.location).label("lon"),
+        )
+        .join(Venue, Venue.id == Event.venue_id)
+        .join(User, User.id == Event.organiser_id)
+        .where(Event.id == event_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Event)
+    row = db_session.execute(query).first()
+    if row is None:
+        raise NotFound("No such event.")
+    return row
+
+
+def get(*, db_session: Session, event_id: int) -> dict:
+    """An event; 404 if unknown."""
+    row = _load(db_session, event_id)
+    return _view(row.Event, row.Venue, row.User, LatLon(row.lat, row.lon))
+
+
+def create(*, db_session: Session, user: User, venue_id: int, **fields) -> dict:
+    """Create an event at a live venue; I am its organiser."""
+    venue = venues.get(db_session=db_session, venue_id=venue_id)
+    tags = sorted({tag.strip().lower() for tag in fields.pop("tags") if tag.strip()})
+    event = Event(
+        venue_id=venue.id, organiser_id=user.id, location=venue.location, tags=tags, **fields
+    )
+    db_session.add(event)
+    db_session.flush()
+    return get(db_session=db_session, event_id=event.id)
+
+
+def _own(db_session: Session, user: User, event_id: int) -> Event:
+    row = _load(db_session, event_id, for_update=True)
+    if row.Event.organiser_id != user.id and not user.is_admin:
+        raise Forbidden("Only the event's organiser can change it.")
+    return row.Event
+
+
+def update(*, db_session: Session, user: User, event_id: int, changes: dict) -> dict:
+    """Edit my event; the times must still make sense together."""
+    event = _own(db_session, user, event_id)
+    if "tags" in changes:
+        changes["tags"] = sorted({t.strip().lower() for t in changes["tags"] if t.strip()})
+    starts = changes.get("starts_at", event.starts_at)
+    ends = changes.get("ends_at", event.ends_at)
+    if starts >= ends:
+        raise DomainError(
+            "ends_at must be after starts_at.",
+            errors={"json": {"ends_at": ["Must be after starts_at."]}},
+        )
+    for key, value in changes.items():
+        setattr(event, key, value)
+    db_session.flush()
+    return get(db_session=db_session, event_id=event_id)
+
+
+def remove(*, db_session: Session, user: User, event_id: int) -> None:
+    """Delete my event (check-ins and meetings keep existing without it)."""
+    event = _own(db_session, user, event_id)
+    db_session.execute(delete(Event).where(Event.id == event.id))
+
+
+def rsvp(*, db_session: Session, user_id: int, event_id: int, status: str, now: datetime) -> dict:
+    """Answer (or change my answer to) an event."""
+    _load(db_session, event_id)
+    statement = insert(Rsvp).values(
+        event_id=event_id, user_id=user_id, status=status, updated_at=now
+    )
+    db_session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["event_id", "user_id"],
+            set_={"status": statement.excluded.status, "updated_at": now},
+        )
+    )
+    return {"status": status}
+
+
+def _counts(rows) -> dict:
+    counts = {"going": 0, "maybe": 0, "not_going": 0}
+    for status, number in rows:
+        counts[status] = number
+    return counts
+
+
+def attendees(*, db_session: Session, viewer_id: int, event_id: int) -> dict:
+    """My contacts' answers by name (unless they share no location); others as counts."""
+    _load(db_session, event_id)
+    named = db_session.execute(
+        select(User.handle, User.display_name, Rsvp.status)
+        .join(Rsvp, Rsvp.user_id == User.id)
+        .join(
+            Relationship,
+            and_(
+                Relationship.user_id == viewer_id,
+                Relationship.other_id == User.id,
+                Relationship.mutual,
+            ),
+        )
+        .where(Rsvp.event_id == event_id, User.location_sharing != "off")
+        .order_by(Rsvp.status, func.lower(User.handle))
+    ).all()
+    total = _counts(
+        db_session.execute(
+            select(Rsvp.status, func.count()).where(Rsvp.event_id == event_id).group_by(Rsvp.status)
+        ).all()
+    )
+    others = dict(total)
+    for row in named:
+        others[row.status] -= 1
+    return {
+        "contacts": [
+            {"user": {"handle": r.handle, "display_name": r.display_name}, "status": r.status}
+            for r in named
+        ],
+        "others": others,
+        "total": total,
+    }
+
+
+def nearby(
+    *,
+    db_session: Session,
+    viewer_id: int,
+    position: LatLon,
+    radius_m: float,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    offset: int,
+) -> list[dict]:
+    """Events overlapping [start, end) within the radius, nearest first, each with how many
+    of my contacts are going."""
+    here = geosql.point(position)
+    contacts = select(Relationship.other_id).where(
+        Relationship.user_id == viewer_id, Relationship.mutual
+    )
+    going = (
+        select(func.count())
+        .where(Rsvp.event_id == Event.id, Rsvp.status == "going", Rsvp.user_id.in_(contacts))
+        .scalar_subquery()
+    )
+    rows = db_session.execute(
+        select(
+            Event,
+            Venue,
+            User,
+            geosql.latitude(Event.location).label("lat"),
+            geosql.longitude(Event.location).label("lon"),
+            geosql.distance_m(Event.location, here).label("distance_m"),
+            going.label("contacts_going"),
+        )
+        .join(Venue, Venue.id == Event.venue_id)
+        .join(User, User.id == Event.organiser_id)
+        .where(
+            geosql.within_m(Event.location, here, bindparam("r", radius_m, type_=Float)),
+            overlaps(Event.period, start, end),
+        )
+        .order_by(geosql.knn_order(Event.location, here), Event.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    items = []
+    for row in rows:
+        item = _view(row.Event, row.Venue, row.User, LatLon(row.lat, row.lon))
+        item["distance_m"] = round(row.distance_m, 1)
+        item["contacts_going"] = row.contacts_going
+        items.append(item)
+    return sorted(items, key=lambda item: (item["distance_m"], item["id"]))
+
+
+def conversion(*, db_session: Session, user: User, event_id: int) -> dict:
+    """The organiser's view: RSVPs against check-ins and the new in-person pairs."""
+    _own(db_session, user, event_id)
+    rsvps = _counts(
+        db_session.execute(
+            select(Rsvp.status, func.count()).where(Rsvp.event_id == event_id).group_by(Rsvp.status)
+        ).all()
+    )
+    came = set(
+        db_session.scalars(select(Checkin.user_id).distinct().where(Checkin.event_id == event_id))
+    )
+    going = set(
+        db_session.scalars(
+            select(Rsvp.user_id).where(Rsvp.event_id == event_id, Rsvp.status == "going")
+        )
+    )
+    answered = set(db_session.scalars(select(Rsvp.user_id).where(Rsvp.event_id == event_id)))
+    meetings = db_session.execute(
+        select(func.count(), func.count().filter(Meeting.first_time)).where(
+            Meeting.event_id == event_id, Meeting.user_id < Meeting.other_id
+        )
+    ).one()
+    return {
+        "rsvps": rsvps,
+        "checked_in": len(came),
+        "going_and_came": len(came & going),
+        "going_but_absent": len(going - came),
+        "came_without_rsvp": len(came - answered),
+        "meetings": meetings[0],
+        "new_pairs": meetings[1],
+    }
+
+
+def default_window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """Fill a missing window edge: from now, for 7 days."""
+    start = start or (end - DEFAULT_WINDOW if end else now)
+    end = end or start + DEFAULT_WINDOW
+    if start > end:
+        raise DomainError("from must not be after to.", errors={"query": {"from": ["After to."]}})
+    if end - start > MAX_WINDOW:
+        raise DomainError(
+            "The window is at most 90 days.", errors={"query": {"to": ["Window too long."]}}
+        )
+    return start, end
