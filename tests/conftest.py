@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from geographiclib.geodesic import Geodesic
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
@@ -111,6 +112,15 @@ def client(app):
 def runner(app):
     """A CLI runner on the rolled-back app."""
     return app.test_cli_runner()
+
+
+_WGS84 = Geodesic.WGS84
+
+
+def offset_point(origin: tuple[float, float], metres: float, azimuth: float = 90.0):
+    """The point ``metres`` along the WGS 84 geodesic from ``origin`` at ``azimuth``."""
+    point = _WGS84.Direct(origin[0], origin[1], azimuth, metres)
+    return point["lat2"], point["lon2"]
 
 
 class Clock:

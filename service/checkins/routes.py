@@ -64,9 +64,7 @@ class MyCheckins(MethodView):
     @blp.response(200, CheckinPageSchema)
     def get(self, args):
         """My check-ins, newest first"""
-        after = cursor.decode(args.get("cursor"), str, int)
-        if after:
-            cursor.check_range(after[1], 1, MAX_ID)
+        after = cursor.decode_time_keyset(args.get("cursor"))
         items, last = service.list_mine(
             db_session=db.session, user=current_user(), limit=args["limit"], after=after
         )

@@ -214,16 +214,12 @@ def get_visible(*, db_session: Session, viewer: User, checkin_id: int) -> dict:
 
 
 def list_mine(
-    *, db_session: Session, user: User, limit: int, after: tuple[str, int] | None
+    *, db_session: Session, user: User, limit: int, after: tuple[datetime, int] | None
 ) -> tuple[list[dict], tuple | None]:
     """My check-ins, newest first (keyset on effective time and id)."""
     conditions = [Checkin.user_id == user.id]
     if after is not None:
-        try:
-            at = datetime.fromisoformat(after[0])
-        except ValueError as exc:
-            raise DomainError("The cursor is not valid; start again without it.") from exc
-        conditions.append(tuple_(Checkin.effective_at, Checkin.id) < tuple_(at, after[1]))
+        conditions.append(tuple_(Checkin.effective_at, Checkin.id) < tuple_(*after))
     items = _rows(
         db_session,
         *conditions,

@@ -58,3 +58,20 @@ def _coerce(value, kind: type):
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError
     return value
+
+
+MAX_ID = 2**63 - 1
+
+
+def decode_keyset(text: str | None) -> tuple[str, int] | None:
+    """A ``(sort key, id)`` cursor, the id within bigint; 422 otherwise."""
+    values = decode(text, str, int)
+    if values is not None:
+        check_range(values[1], 1, MAX_ID)
+    return values
+
+
+def decode_time_keyset(text: str | None) -> tuple[datetime, int] | None:
+    """A ``(time, id)`` cursor for newest-first lists; 422 otherwise."""
+    values = decode_keyset(text)
+    return (parse_time(values[0]), values[1]) if values is not None else None

@@ -48,7 +48,7 @@ class Contacts(MethodView):
     @blp.response(200, ContactPageSchema)
     def get(self, args):
         """People I follow, with mutual and in-person history"""
-        after = cursor.decode(args.get("cursor"), str, int)
+        after = cursor.decode_keyset(args.get("cursor"))
         items, last = service.list_contacts(
             db_session=db.session,
             user=current_user(),

@@ -6,7 +6,6 @@ from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.schemas import MAX_ID
 from service.database import db
 from service.meetings import service
 from service.meetings.schemas import MeetingPageSchema, MeetingQuerySchema
@@ -21,10 +20,7 @@ class MyMeetings(MethodView):
     @blp.response(200, MeetingPageSchema)
     def get(self, args):
         """My in-person meetings: who, where, when, first time or not"""
-        after = cursor.decode(args.get("cursor"), str, int)
-        if after:
-            cursor.check_range(after[1], 1, MAX_ID)
-            after = (cursor.parse_time(after[0]), after[1])
+        after = cursor.decode_time_keyset(args.get("cursor"))
         items, last = service.list_mine(
             db_session=db.session, user_id=current_user_id(), limit=args["limit"], after=after
         )

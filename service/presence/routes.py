@@ -41,10 +41,7 @@ class Feed(MethodView):
     @blp.response(200, FeedPageSchema)
     def get(self, args):
         """Recent check-ins of my contacts (last 7 days), newest first"""
-        after = cursor.decode(args.get("cursor"), str, int)
-        if after:
-            cursor.check_range(after[1], 1, MAX_ID)
-            after = (cursor.parse_time(after[0]), after[1])
+        after = cursor.decode_time_keyset(args.get("cursor"))
         items, last = service.feed(
             db_session=db.session,
             viewer_id=current_user_id(),

@@ -5,13 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from tests.conftest import offset_point
+
 WGS84 = Geodesic.WGS84
 NYC = (40.7306, -73.9866)
-
-
-def _at(origin, metres, azimuth=90.0):
-    point = WGS84.Direct(origin[0], origin[1], azimuth, metres)
-    return point["lat2"], point["lon2"]
 
 
 def _keys(response):
@@ -29,7 +26,10 @@ def venues(actions):
     owner = actions.register()
 
     def make(count, origin=NYC, spacing=60.0):
-        return [actions.venue(owner, *_at(origin, spacing * i), name=f"V{i}") for i in range(count)]
+        return [
+            actions.venue(owner, *offset_point(origin, spacing * i), name=f"V{i}")
+            for i in range(count)
+        ]
 
     return make
 

@@ -6,14 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from tests.conftest import offset_point
+
 WGS84 = Geodesic.WGS84
 HALL = (40.7484, -73.9857)
 T0 = datetime(2026, 9, 10, 18, 0, tzinfo=UTC)
-
-
-def _at(origin, metres, azimuth=90.0):
-    point = WGS84.Direct(origin[0], origin[1], azimuth, metres)
-    return point["lat2"], point["lon2"]
 
 
 @pytest.fixture
@@ -166,7 +163,7 @@ def test_nearby_window_edges(client, organiser, hall):
 
 def test_nearby_radius_order_and_contacts_going(client, actions, friends, organiser, hall):
     near = _event(client, organiser, hall, title="Near")
-    far_venue = actions.venue(organiser, *_at(HALL, 2500), name="Far")
+    far_venue = actions.venue(organiser, *offset_point(HALL, 2500), name="Far")
     far = _event(client, organiser, far_venue, title="Far")
     me, contact = friends(2)
     client.post(
@@ -238,7 +235,7 @@ def test_event_checkin_accepted_or_ignored(
 ):
     event = _event(client, organiser, hall)
     user = actions.register()
-    venue = hall if metres == 0 else actions.venue(user, *_at(HALL, metres))
+    venue = hall if metres == 0 else actions.venue(user, *offset_point(HALL, metres))
     frozen_clock.current = T0 + offset
     body = _event_checkin(actions, user, venue, event["id"])
     assert body["rewards"]["event"]["accepted"] is accepted
@@ -262,8 +259,8 @@ def test_contacts_at_one_event_meet_across_venues(
 ):
     event = _event(client, organiser, hall)
     a, b = friends(2)
-    west = actions.venue(a, *_at(HALL, 70, azimuth=270), name="West wing")
-    east = actions.venue(a, *_at(HALL, 70, azimuth=90), name="East wing")  # 140 m apart
+    west = actions.venue(a, *offset_point(HALL, 70, azimuth=270), name="West wing")
+    east = actions.venue(a, *offset_point(HALL, 70, azimuth=90), name="East wing")  # 140 m apart
     frozen_clock.current = T0 + timedelta(minutes=30)
     _event_checkin(actions, a, west, event["id"])
     body = _event_checkin(actions, b, east, event["id"])

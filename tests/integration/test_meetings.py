@@ -5,13 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from tests.conftest import offset_point
+
 WGS84 = Geodesic.WGS84
 SPOT = (40.7306, -73.9866)
-
-
-def _at(origin, metres, azimuth=0.0):
-    point = WGS84.Direct(origin[0], origin[1], azimuth, metres)
-    return point["lat2"], point["lon2"]
 
 
 @pytest.fixture
@@ -73,7 +70,7 @@ def test_later_meetings_earn_10(client, actions, pair, cafe, frozen_clock):
 )
 def test_two_hours_apart(actions, pair, cafe, frozen_clock, gap, meets):
     a, b = pair
-    other = actions.venue(a, *_at(SPOT, 40), name="Next door")
+    other = actions.venue(a, *offset_point(SPOT, 40), name="Next door")
     actions.check_in(a, cafe)
     frozen_clock.advance(seconds=gap.total_seconds())
     assert bool(_meetings(actions.check_in(b, other))) is meets
@@ -82,7 +79,7 @@ def test_two_hours_apart(actions, pair, cafe, frozen_clock, gap, meets):
 @pytest.mark.parametrize(("metres", "meets"), [(74.9, True), (75.1, False)])
 def test_venues_75_m_apart(actions, pair, cafe, metres, meets):
     a, b = pair
-    neighbour = actions.venue(a, *_at(SPOT, metres), name="Neighbour")
+    neighbour = actions.venue(a, *offset_point(SPOT, metres), name="Neighbour")
     actions.check_in(a, cafe)
     assert bool(_meetings(actions.check_in(b, neighbour))) is meets
 
@@ -95,7 +92,7 @@ def test_once_per_venue_per_local_day(actions, pair, cafe, frozen_clock):
     frozen_clock.advance(minutes=61)
     actions.check_in(a, cafe)
     assert _meetings(actions.check_in(b, cafe)) == []  # same day, same venue
-    bar = actions.venue(a, *_at(SPOT, 30), name="Bar next door")
+    bar = actions.venue(a, *offset_point(SPOT, 30), name="Bar next door")
     frozen_clock.advance(minutes=1)
     assert _meetings(actions.check_in(a, bar)) == []  # B is still at the cafe: met there
     frozen_clock.advance(minutes=1)

@@ -7,13 +7,10 @@ import numpy as np
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from tests.conftest import offset_point
+
 WGS84 = Geodesic.WGS84
 HERE = (40.7306, -73.9866)
-
-
-def _at(origin, metres, azimuth=90.0):
-    point = WGS84.Direct(origin[0], origin[1], azimuth, metres)
-    return point["lat2"], point["lon2"]
 
 
 def _nearby(client, user, lat=HERE[0], lon=HERE[1], **params):
@@ -28,7 +25,7 @@ def _nearby(client, user, lat=HERE[0], lon=HERE[1], **params):
 
 def test_exact_contact_with_venue_and_distance_to_100_m(client, actions, friends):
     a, b = friends(2)
-    venue = actions.venue(a, *_at(HERE, 640))
+    venue = actions.venue(a, *offset_point(HERE, 640))
     actions.check_in(a, venue)
     items = _nearby(client, b)
     assert len(items) == 1
@@ -42,7 +39,7 @@ def test_exact_contact_with_venue_and_distance_to_100_m(client, actions, friends
 def test_approximate_contact_without_venue_rounded_to_500(client, actions, friends):
     a, b = friends(2)
     client.patch("/api/v1/me", headers=a["headers"], json={"location_sharing": "approximate"})
-    venue = actions.venue(a, *_at(HERE, 900))
+    venue = actions.venue(a, *offset_point(HERE, 900))
     actions.check_in(a, venue)
     items = _nearby(client, b, radius_m=5000)
     assert len(items) == 1
@@ -50,7 +47,7 @@ def test_approximate_contact_without_venue_rounded_to_500(client, actions, frien
     assert item["venue"] is None and item["sharing"] == "approximate"
     assert item["distance_m"] % 500 == 0
     snapped = item["location"]
-    true_gap = WGS84.Inverse(snapped["lat"], snapped["lon"], *_at(HERE, 900))["s12"]
+    true_gap = WGS84.Inverse(snapped["lat"], snapped["lon"], *offset_point(HERE, 900))["s12"]
     assert 0 < true_gap < 1500
     # the same question always gets the same answer
     assert _nearby(client, b, radius_m=5000) == items
@@ -68,15 +65,15 @@ def test_three_hour_boundary(client, actions, friends, frozen_clock):
 
 def test_radius(client, actions, friends):
     a, b = friends(2)
-    actions.check_in(a, actions.venue(a, *_at(HERE, 1200)))
+    actions.check_in(a, actions.venue(a, *offset_point(HERE, 1200)))
     assert _nearby(client, b, radius_m=1000) == []
     assert len(_nearby(client, b, radius_m=1300)) == 1
 
 
 def test_latest_visible_checkin_counts(client, actions, friends, frozen_clock):
     a, b = friends(2)
-    near = actions.venue(a, *_at(HERE, 100))
-    far = actions.venue(a, *_at(HERE, 900, azimuth=0))
+    near = actions.venue(a, *offset_point(HERE, 100))
+    far = actions.venue(a, *offset_point(HERE, 900, azimuth=0))
     actions.check_in(a, near)
     frozen_clock.advance(minutes=30)
     actions.check_in(a, far, private=True)  # private: the near one stays latest visible
@@ -100,8 +97,8 @@ def test_off_strangers_and_one_way_follows_are_absent(client, actions, friends):
 
 def test_nearest_first_and_geojson(client, actions, friends):
     a, b, c = friends(3)
-    actions.check_in(a, actions.venue(a, *_at(HERE, 800)))
-    actions.check_in(c, actions.venue(c, *_at(HERE, 200)))
+    actions.check_in(a, actions.venue(a, *offset_point(HERE, 800)))
+    actions.check_in(c, actions.venue(c, *offset_point(HERE, 200)))
     items = _nearby(client, b)
     assert [i["user"]["handle"] for i in items] == [c["user"]["handle"], a["user"]["handle"]]
     response = client.get(
@@ -172,12 +169,12 @@ def test_trilateration_cannot_beat_the_grid(client, actions, friends):
         client.patch(
             "/api/v1/me", headers=target["headers"], json={"location_sharing": "approximate"}
         )
-        true = _at(HERE, rng.uniform(0, 4000), azimuth=rng.uniform(0, 360))
+        true = offset_point(HERE, rng.uniform(0, 4000), azimuth=rng.uniform(0, 360))
         actions.check_in(target, actions.venue(target, *true))
         targets.append((target["user"]["handle"], true))
     observations = {handle: [] for handle, _ in targets}
     for _ in range(120):
-        position = _at(HERE, rng.uniform(0, 6000), azimuth=rng.uniform(0, 360))
+        position = offset_point(HERE, rng.uniform(0, 6000), azimuth=rng.uniform(0, 360))
         for item in _nearby(
             client, attacker, lat=position[0], lon=position[1], radius_m=50000, limit=100
         ):
