@@ -30,7 +30,10 @@ def seed_demo(quiet: bool) -> None:
         f"venues: {inserted} new from {source} "
         f"({time.perf_counter() - started:.1f} s); users: {total}"
     )
-    click.echo(f"demo logins (password '{demo.DEMO_PASSWORD}'): {', '.join(handles)}")
+    click.echo(
+        f"demo logins (password '{demo.DEMO_PASSWORD}'): {', '.join(handles)}"
+        " (all contacts of each other)"
+    )
 
 
 @click.command("make-admin")

@@ -19,6 +19,7 @@ from geo.coords import LatLon
 from geo.errors import InvalidCoordinates
 from geo.timezones import timezone_at
 from service.auth import service as accounts
+from service.contacts import pairs
 from service.models import User, Venue
 from service.seed.categories import OTHER, guess, keyword_table
 
@@ -114,15 +115,20 @@ def seed_venues(*, db_session: Session, progress: bool = True) -> tuple[str, int
 
 
 def seed_users(*, db_session: Session) -> list[str]:
-    """Create the demo users that are missing; return all demo handles."""
+    """Create the demo users that are missing, all mutual contacts of each other; return
+    their handles."""
+    ids = []
     for handle, display_name in DEMO_USERS:
-        exists = db_session.scalar(select(User.id).where(func.lower(User.handle) == handle))
-        if exists is None:
-            accounts.register(
+        user_id = db_session.scalar(select(User.id).where(func.lower(User.handle) == handle))
+        if user_id is None:
+            user_id = accounts.register(
                 db_session=db_session,
                 handle=handle,
                 email=f"{handle}@demo.irl.example",
                 password=DEMO_PASSWORD,
                 display_name=display_name,
-            )
+            ).id
+        ids.append(user_id)
+    for user_id in ids:
+        pairs.follow(db_session, user_id, [other for other in ids if other != user_id], via="app")
     return [handle for handle, _ in DEMO_USERS]
