@@ -137,7 +137,15 @@ def check_in(
             )
         organiser = event.organiser_id if event is not None else None
         earned["badges"] = badges.for_checkin(
-            db_session, user, checkin, venue, now, meetings, earned["other_mayor"], organiser
+            db_session,
+            user,
+            checkin,
+            venue,
+            now,
+            meetings,
+            earned["other_mayor"],
+            organiser,
+            frozenset(earned["changed"]),
         )
     db_session.flush()
     return {

@@ -30,6 +30,10 @@ from service.rewards import mayorship
 from service.rewards.rules import Context, streak
 from service.rewards.streaks import streak_bonus
 
+# Rule kinds whose number can move with any eligible check-in; the others move only on
+# the events noted in ``checkin_rewards`` (a first visit, a new city, a new day, ...).
+ALWAYS_CHANGED = frozenset({"checkins", "same_venue_repeats", "crowd", "local_hour"})
+
 
 def credit(
     db_session: Session,
@@ -85,6 +89,7 @@ def checkin_rewards(
     """Ledger lines and state for one eligible check-in; returns points and mayorship."""
     cfg = current_app.config
     lines = [("checkin", cfg["POINTS_CHECKIN"])]
+    changed = set(ALWAYS_CHANGED)
     if _inserted(
         db_session,
         insert(UserVenue).values(
@@ -92,9 +97,11 @@ def checkin_rewards(
         ),
     ):
         lines.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
+        changed.add("distinct_venues")
     if checkin.event_id is not None:
         lines.append(("event", cfg["POINTS_EVENT"]))
-    _inserted(
+        changed.add("events_attended")
+    if _inserted(
         db_session,
         insert(UserCity).values(
             user_id=user.id,
@@ -102,8 +109,10 @@ def checkin_rewards(
             first_checkin_id=checkin.id,
             first_at=now,
         ),
-    )
+    ):
+        changed.add("distinct_cities")
     if _first_today(db_session, checkin, now):
+        changed.add("streak")
         length = streak(Context(db_session, user.id, now, checkin, venue), {}, 30)
         bonus = streak_bonus(length, cfg["POINTS_STREAK_DAY"], cfg["POINTS_STREAK_MAX"])
         if bonus:
@@ -116,6 +125,8 @@ def checkin_rewards(
         ),
     ):
         crown, other_mayor = _mayorship(db_session, user, checkin, venue, now, lines)
+        if crown is not None and crown["status"] == "new":
+            changed.add("mayorships")
     else:
         crown = _still_mayor(db_session, venue.id, user.id)
     for reason, points in lines:
@@ -127,7 +138,7 @@ def checkin_rewards(
     total = sum(points for _, points in lines)
     checkin.points += total
     user.points += total
-    return {"points": total, "mayorship": crown, "other_mayor": other_mayor}
+    return {"points": total, "mayorship": crown, "other_mayor": other_mayor, "changed": changed}
 
 
 def _still_mayor(db_session: Session, venue_id: int, user_id: int) -> dict | None:

@@ -96,10 +96,16 @@ def for_checkin(
     meetings: list[dict],
     other_mayor: int | None,
     organiser: int | None = None,
+    changed: frozenset[str] | None = None,
 ) -> list[dict]:
     """New badges of the person checking in; also award what the check-in earned others
-    (met contacts, a crowd, a mayor whose rival's days ran out, the event's organiser)."""
-    mine = evaluate(Context(db_session, user.id, now, checkin, venue))
+    (met contacts, a crowd, a mayor whose rival's days ran out, the event's organiser).
+
+    ``changed`` limits the person's own evaluation to the rule kinds this check-in can have
+    moved (None: all)."""
+    if changed is not None and meetings:
+        changed = changed | SOCIAL_KINDS
+    mine = evaluate(Context(db_session, user.id, now, checkin, venue), changed)
     for meeting in meetings:
         evaluate(Context(db_session, meeting["user_id"], now), SOCIAL_KINDS)
     if other_mayor is not None:

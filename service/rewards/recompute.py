@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from service.models import (
     Checkin,
+    Event,
     MayorshipChange,
     Meeting,
     PointsEntry,
@@ -123,8 +124,21 @@ def recompute(*, db_session: Session, cfg, progress: bool = True) -> dict:
                 db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
             )
             meetings = _credit_meetings(db_session, user, checkin, cfg)
+            organiser = (
+                db_session.scalar(select(Event.organiser_id).where(Event.id == checkin.event_id))
+                if checkin.event_id is not None
+                else None
+            )
             badges.for_checkin(
-                db_session, user, checkin, venue, now, meetings, earned["other_mayor"]
+                db_session,
+                user,
+                checkin,
+                venue,
+                now,
+                meetings,
+                earned["other_mayor"],
+                organiser,
+                frozenset(earned["changed"]),
             )
             db_session.flush()
         db_session.commit()

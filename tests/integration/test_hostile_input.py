@@ -122,12 +122,15 @@ def test_body_over_1_mib_is_413(client, actions):
     assert response.json["code"] == 413
 
 
-@pytest.mark.parametrize("path", ["/api/v1/me/contacts", "/api/v1/me/meetings", "/api/v1/feed",
-                                  "/api/v1/me/checkins"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/me/contacts", "/api/v1/me/meetings", "/api/v1/feed", "/api/v1/me/checkins"]
+)
 def test_keyset_cursor_ids_are_bounded(client, actions, path):
     user = actions.register()
     # ["2026-01-01T00:00:00+00:00", 10**22] and ["a", -5]
-    for cursor in ("WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0",
-                   "WyJhIiwtNV0"):
+    for cursor in (
+        "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0",
+        "WyJhIiwtNV0",
+    ):
         response = client.get(path, headers=user["headers"], query_string={"cursor": cursor})
         assert response.status_code == 422, (path, cursor)

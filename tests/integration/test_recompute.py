@@ -1,7 +1,7 @@
 """Recomputing rewards from the history gives what live awarding gave."""
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import func, select
@@ -38,21 +38,35 @@ def _snapshot(app):
 
 def test_recompute_matches_live_awarding(app, client, actions, friends, frozen_clock, runner):
     rng = random.Random(7)
-    people = friends(6)
+    people = friends(6) + [actions.register() for _ in range(6)]
     owner = actions.register()
     venues = []
     for index in range(5):
         point = WGS84.Direct(40.7306, -73.9866, 45, 120 * index)
         venues.append(actions.venue(owner, point["lat2"], point["lon2"]))
     frozen_clock.current = datetime(2026, 2, 1, 15, 0, tzinfo=UTC)
-    for _ in range(14):  # two weeks of visits
+    event = client.post(
+        "/api/v1/events",
+        headers=owner["headers"],
+        json={
+            "title": "Two-week hackathon",
+            "venue_id": venues[0]["id"],
+            "starts_at": frozen_clock.current.isoformat(),
+            "ends_at": (frozen_clock.current + timedelta(days=15)).isoformat(),
+        },
+    ).json
+    for day in range(14):  # two weeks of visits
         for person in people:
-            if rng.random() < 0.7:
-                actions.check_in(person, rng.choice(venues), accuracy_m=rng.choice([10, 30, 900]))
+            if rng.random() < 0.7 or day == 13:
+                venue = venues[0] if day == 13 else rng.choice(venues)
+                extra = {"event_id": event["id"]} if venue["id"] == venues[0]["id"] else {}
+                actions.check_in(person, venue, accuracy_m=rng.choice([10, 30, 900]), **extra)
             frozen_clock.advance(minutes=rng.randint(5, 50))
         frozen_clock.advance(hours=rng.randint(14, 20))
     live = _snapshot(app)
     assert live["reasons"].get("first_meeting") and live["reasons"].get("mayorship")
+    assert live["reasons"].get("event") and live["reasons"].get("streak")
+    assert {badge for _, badge, _ in live["badges"]} >= {"newbie", "face_to_face", "mayor", "host"}
     assert live["ledger"] == {k: v for k, v in live["points"].items() if v}
     for _ in range(2):  # and again: idempotent
         result = runner.invoke(args=["recompute-rewards", "--quiet"])
