@@ -170,8 +170,24 @@ def nearby(
     offset: int,
 ) -> list[dict]:
     """Events overlapping [start, end) within the radius, nearest first, each with how many
-    of my contacts are going."""
+    of my contacts are going.
+
+    The nearest events are picked by id first (KNN on the (location, period) GiST index,
+    bounded by ST_DWithin and the window), and only those few are joined to their venue
+    and organiser.
+    """
     here = geosql.point(position)
+    nearest = (
+        select(Event.id, geosql.distance_m(Event.location, here).label("distance_m"))
+        .where(
+            geosql.within_m(Event.location, here, bindparam("r", radius_m, type_=Float)),
+            overlaps(Event.period, start, end),
+        )
+        .order_by(geosql.knn_order(Event.location, here))
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
     contacts = select(Relationship.other_id).where(
         Relationship.user_id == viewer_id, Relationship.mutual
     )
@@ -182,30 +198,55 @@ def nearby(
     )
     rows = db_session.execute(
         select(
-            Event,
-            Venue,
-            User,
+            Event.id,
+            Event.title,
+            Event.description,
+            Event.tags,
+            Event.starts_at,
+            Event.ends_at,
             geosql.latitude(Event.location).label("lat"),
             geosql.longitude(Event.location).label("lon"),
-            geosql.distance_m(Event.location, here).label("distance_m"),
+            Venue.id.label("venue_id"),
+            Venue.name,
+            Venue.category,
+            Venue.address,
+            Venue.radius_m,
+            Venue.timezone,
+            Venue.owner_id,
+            User.handle,
+            User.display_name,
+            nearest.c.distance_m,
             going.label("contacts_going"),
         )
+        .join(nearest, nearest.c.id == Event.id)
         .join(Venue, Venue.id == Event.venue_id)
         .join(User, User.id == Event.organiser_id)
-        .where(
-            geosql.within_m(Event.location, here, bindparam("r", radius_m, type_=Float)),
-            overlaps(Event.period, start, end),
-        )
-        .order_by(geosql.knn_order(Event.location, here), Event.id)
-        .limit(limit)
-        .offset(offset)
     ).all()
-    items = []
-    for row in rows:
-        item = _view(row.Event, row.Venue, row.User, LatLon(row.lat, row.lon))
-        item["distance_m"] = round(row.distance_m, 1)
-        item["contacts_going"] = row.contacts_going
-        items.append(item)
+    items = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "description": r.description,
+            "tags": r.tags,
+            "starts_at": r.starts_at,
+            "ends_at": r.ends_at,
+            "location": {"lat": r.lat, "lon": r.lon},
+            "venue": {
+                "id": r.venue_id,
+                "name": r.name,
+                "category": r.category,
+                "address": r.address,
+                "location": {"lat": r.lat, "lon": r.lon},
+                "radius_m": r.radius_m,
+                "timezone": r.timezone,
+                "owned": r.owner_id is not None,
+            },
+            "organiser": {"handle": r.handle, "display_name": r.display_name},
+            "distance_m": round(r.distance_m, 1),
+            "contacts_going": r.contacts_going,
+        }
+        for r in rows
+    ]
     return sorted(items, key=lambda item: (item["distance_m"], item["id"]))
 
 
