@@ -38,6 +38,8 @@ class Checkin(Base):
         Index("ix_checkins_user_created", "user_id", "created_at"),
         Index("ix_checkins_venue_effective", "venue_id", "effective_at"),
         Index("ix_checkins_event", "event_id", postgresql_where=text("event_id IS NOT NULL")),
+        # streaks and "first check-in of the day" (rewards)
+        Index("ix_checkins_user_day", "user_id", "local_day", postgresql_where=text("eligible")),
         # "latest visible check-in" of each contact (nearby contacts, feed)
         Index(
             "ix_checkins_user_visible",
