@@ -51,6 +51,8 @@ format: $(BIN)/activate
 
 bench: $(BIN)/activate
 	$(BIN)/python bench/nearby_venues.py $(BENCH_ARGS)
+	$(BIN)/python bench/nearby_contacts.py $(BENCH_CONTACTS_ARGS)
+	$(BIN)/python bench/nearby_events.py $(BENCH_EVENTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .run

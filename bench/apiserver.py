@@ -9,14 +9,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from seeding import ROOT
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60
+ACCESS_MINUTES = 120  # access tokens outlive any benchmark run
 
 
 def free_port() -> int:
@@ -27,15 +29,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_api(database_url: str, *, workers: int, threads: int, log: Path) -> Iterator[str]:
-    """Start gunicorn as ``make run`` does (gthread); yield ``host:port``; always stop it."""
+def running_api(
+    database_url: str, *, workers: int, threads: int, log: Path, jwt_secret: str = ""
+) -> Iterator[str]:
+    """Start gunicorn as ``make run`` does (gthread); yield ``host:port``; always stop it.
+
+    ``jwt_secret`` (default: a random one) lets the caller mint tokens with ``mint_tokens``.
+    """
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="irl-bench-prom-") as prometheus_dir:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-            "JWT_ACCESS_MINUTES": "120",
+            "JWT_SECRET_KEY": jwt_secret or secrets.token_urlsafe(48),
+            "JWT_ACCESS_MINUTES": str(ACCESS_MINUTES),
             "GUNICORN_THREADS": str(threads),
             "PROMETHEUS_MULTIPROC_DIR": prometheus_dir,
         }
@@ -112,3 +119,23 @@ def register_user(address: str) -> str:
     if status != 201:
         raise RuntimeError(f"register answered {status}: {body}")
     return body["access_token"]
+
+
+def mint_tokens(database_url: str, jwt_secret: str, user_ids: Iterable[int]) -> dict[int, str]:
+    """Access tokens for existing users, made as the API makes them (same secret), so
+    thousands of seeded users can call the API without logging in."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from flask_jwt_extended import create_access_token
+
+    from service import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "JWT_SECRET_KEY": jwt_secret,
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=ACCESS_MINUTES),
+        }
+    )
+    with app.app_context():
+        return {user_id: create_access_token(identity=str(user_id)) for user_id in user_ids}

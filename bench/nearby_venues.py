@@ -32,7 +32,7 @@ from pathlib import Path
 import apiserver
 import psycopg
 import seeding
-from loadgen import Target, run_phase
+from loadgen import Target, print_table, ratio, run_phase
 from queries import SQL, params_for
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench"
@@ -93,29 +93,6 @@ def sanity_check(targets: dict[str, Target], points: list) -> dict:
         "mean_rows": round(rows / checked, 1),
         "geometry_jaccard_vs_geography": round(overlap / checked, 3),
     }
-
-
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    """numerator / denominator, or None when either is missing."""
-    if not numerator or not denominator:
-        return None
-    return round(numerator / denominator, 2)
-
-
-def print_table(results: dict, concurrency: int) -> None:
-    """The results as a fixed-width table."""
-    head = f"{'':30}{'c=1 median':>11}{'p95':>8}{'p99':>8}{'req/s':>9}"
-    head += f"{f'c={concurrency} req/s':>12}{'median':>9}{'p95':>8}{'errors':>8}"
-    print(head + "\n" + "-" * len(head))
-    for name in TARGETS:
-        one, many = results[name]["c1"], results[name]["cN"]
-        print(
-            f"{LABELS[name]:30}{one.get('median_ms', 0):>11.2f}{one.get('p95_ms', 0):>8.2f}"
-            f"{one.get('p99_ms', 0):>8.2f}{one['throughput_rps']:>9.0f}"
-            f"{many['throughput_rps']:>12.0f}{many.get('median_ms', 0):>9.2f}"
-            f"{many.get('p95_ms', 0):>8.2f}{one['errors'] + many['errors']:>8}"
-        )
-    print("(latencies in ms)")
 
 
 def main() -> None:
@@ -203,7 +180,7 @@ def main() -> None:
         f" workers x {args.threads} threads, {os.cpu_count()} CPUs,"
         f" jit={jit.get('jit')} (above cost {jit.get('jit_above_cost')})\n"
     )
-    print_table(results, args.concurrency)
+    print_table(results, LABELS, args.concurrency)
     print(
         f"\nendpoint / raw geography, median at c=1:  {ratios['endpoint_over_raw_median_c1']}x"
         f"\none-shot / prepared (raw geography), median at c=1: "

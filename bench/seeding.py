@@ -130,6 +130,10 @@ def seed_venues(
     if existing[0] >= count:
         return None
     started = time.perf_counter()
+    if conn.execute("SELECT to_regclass('bench_social_users')").fetchone()[0]:
+        import social_seeding  # the people of nearby_contacts.py check in at these venues
+
+        social_seeding.drop_social(conn)
     with conn.transaction():
         conn.execute("SET LOCAL synchronous_commit = off")
         conn.execute("DELETE FROM venues WHERE source = %s", (SOURCE,))
@@ -160,6 +164,36 @@ def seed_venues(
         "total_s": round(done - started, 2),
         "rows_per_s": round(count / (inserted - started)),
     }
+
+
+def clear_references(
+    conn: psycopg.Connection, table: str, ids_sql: str, keep: tuple[str, ...] = ()
+) -> None:
+    """Delete every row that refers to one of ``ids_sql``'s rows of ``table`` through a
+    single-column foreign key (``ON DELETE SET NULL`` keys are set to NULL instead), one
+    set-based statement per key, in tables other than ``keep``.
+
+    Keys come from the catalogue, so tables added by later migrations are covered. Meant
+    for bulk removal with the foreign-key triggers off (``session_replication_role =
+    replica``), where a cascading DELETE would run each key's action once per row (and
+    scan the whole table for keys without an index). Rows that depend on a deleted row
+    only through a composite key are not followed: callers pass ids every dependent row
+    also names directly (a user id, say).
+    """
+    references = conn.execute(
+        "SELECT c.conrelid::regclass::text, a.attname, c.confdeltype FROM pg_constraint c"
+        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+        " WHERE c.contype = 'f' AND c.confrelid = %s::regclass"
+        " AND cardinality(c.conkey) = 1 ORDER BY 1, 2",
+        (table,),
+    ).fetchall()
+    for referrer, column, action in references:
+        if referrer in keep:
+            continue
+        if action == "n":  # ON DELETE SET NULL
+            conn.execute(f"UPDATE {referrer} SET {column} = NULL WHERE {column} IN ({ids_sql})")
+        else:
+            conn.execute(f"DELETE FROM {referrer} WHERE {column} IN ({ids_sql})")
 
 
 def ensure_geometry_table(conn: psycopg.Connection) -> float | None:
