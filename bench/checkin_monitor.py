@@ -91,21 +91,25 @@ class PhaseMonitor:
         processes = _processes()
         me = os.getpid()
         masters = {pid for pid, _, _, command, _ in processes if self.bind in command}
-        seconds = dict.fromkeys(KINDS, 0.0)
+        kinds: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds so far)
         for pid, ppid, uid, command, cpu in processes:
             if pid in masters or ppid in masters:
-                seconds["api"] += cpu
+                kinds[pid] = ("api", cpu)
             elif uid == self.postgres_uid and (
                 self.dbname in command or not BACKEND.search(command)
             ):  # the bench database's backends, and the server's own processes
-                seconds["postgres"] += cpu
+                kinds[pid] = ("postgres", cpu)
             elif ppid == me and "multiprocessing" in command:
-                seconds["load clients"] += cpu
+                kinds[pid] = ("load clients", cpu)
         busy, total = _machine_busy_s()
-        seconds["machine busy"], seconds["machine total"] = busy, total
         hits, reads = conn.execute(BLOCKS_SQL).fetchone()
-        seconds["buffer hits"], seconds["buffer reads"] = float(hits), float(reads)
-        self.cpu.append((time.time(), seconds))
+        totals = {
+            "machine busy": busy,
+            "machine total": total,
+            "buffer hits": float(hits),
+            "buffer reads": float(reads),
+        }
+        self.cpu.append((time.time(), kinds, totals))
 
     def _run(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
@@ -128,15 +132,26 @@ class PhaseMonitor:
                 key: round(value / samples, 3) for key, value in self.waits.most_common()
             },
         }
-        times = [moment for moment, _ in self.cpu]
+        times = [sample[0] for sample in self.cpu]
         first = bisect.bisect_left(times, window[0])
         last = bisect.bisect_right(times, window[1]) - 1
         if last <= first:
             return found
-        (t0, a), (t1, b) = self.cpu[first], self.cpu[last]
+        (t0, start, a), (t1, _, b) = self.cpu[first], self.cpu[last]
         span = t1 - t0
         rate = answered / seconds if seconds else 0.0  # answers per second in the window
         delta = {key: b[key] - a[key] for key in a}
+        # Per process, from its CPU time at the window's start (0 if born later) to the
+        # last time it was seen in the window, so processes that exit still count.
+        seen: dict[int, tuple[str, float]] = {}
+        for _, kinds, _ in self.cpu[first : last + 1]:
+            seen.update(kinds)
+        for kind in KINDS[:3]:
+            delta[kind] = sum(
+                cpu - (start[pid][1] if pid in start else 0.0)
+                for pid, (seen_kind, cpu) in seen.items()
+                if seen_kind == kind
+            )
         # "other": busy time of everything else on the machine (kernel, this process...).
         delta["other"] = delta["machine busy"] - sum(delta[kind] for kind in KINDS[:3])
         cores = {kind: round(delta[kind] / span, 2) for kind in KINDS}

@@ -62,6 +62,7 @@ LABELS = {
 }
 JITTER_M = 8.0  # how far from the venue's point the phone says it is (1 sigma)
 FAVOURITE_SHARE = 0.8  # as checkin_seeding.FAVOURITE_SHARE
+OTHER_CORES_WARNING = 0.2  # "other" CPU beyond this during a phase: not a clean measurement
 BUSY_MARKERS = ("bench/", "gunicorn", "pytest")  # processes that compete for the CPUs
 
 
@@ -245,6 +246,13 @@ def print_cpu(results: dict) -> None:
         " processes; other: the rest of the machine's busy time; buffer hits / reads:"
         " shared-buffer pages found / read from the OS per check-in)"
     )
+    for name, r in results.items():
+        other = r["machine"].get("cpu_cores_used", {}).get("other", 0)
+        if other > OTHER_CORES_WARNING:
+            print(
+                f"WARNING: something else used {other} cores during {name}: its numbers are"
+                " skewed; rerun on a quiet machine"
+            )
 
 
 def print_profile(report: dict) -> None:
