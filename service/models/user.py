@@ -37,4 +37,10 @@ class User(Base):
     notify_nearby: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     points: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     checkin_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    eligible_checkins: Mapped[int] = mapped_column(
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="kept with the rewards (recompute-rewards rebuilds it)",
+    )
     created_at: Mapped[datetime] = created_at_column()

@@ -138,6 +138,7 @@ def checkin_rewards(
     total = sum(points for _, points in lines)
     checkin.points += total
     user.points += total
+    user.eligible_checkins += 1
     return {"points": total, "mayorship": crown, "other_mayor": other_mayor, "changed": changed}
 
 

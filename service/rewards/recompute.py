@@ -40,7 +40,7 @@ def _reset(db_session: Session) -> None:
         PointsEntry,
     ):
         db_session.execute(delete(model))
-    db_session.execute(update(User).values(points=0))
+    db_session.execute(update(User).values(points=0, eligible_checkins=0))
     db_session.execute(update(Checkin).values(points=0))
 
 

@@ -18,6 +18,7 @@ from service.models import (
     Event,
     MayorshipChange,
     Meeting,
+    User,
     UserCity,
     UserVenue,
     Venue,
@@ -46,8 +47,8 @@ def _eligible(ctx: Context):
 
 
 def checkins(ctx: Context, params: dict, cap: int) -> int:
-    """Eligible check-ins."""
-    return _bounded_count(ctx, select(Checkin.id).where(*_eligible(ctx)), cap)
+    """Eligible check-ins (the user's counter, kept under the user lock)."""
+    return ctx.db_session.scalar(select(User.eligible_checkins).where(User.id == ctx.user_id))
 
 
 def distinct_venues(ctx: Context, params: dict, cap: int) -> int:
