@@ -15,3 +15,11 @@ def child_exit(server, worker):
     """Drop a dead worker's metric files so /metrics stays correct."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Load the offline geocoder's trees before the first request needs them (~1 s)."""
+    from geo.cities import city_of
+    from geo.coords import LatLon
+
+    city_of(LatLon(0.0, 0.0))
