@@ -162,6 +162,38 @@ def run_phase(
     Cycling targets start each worker at its own offset in ``points``; a ``once`` target
     gives worker ``n`` the items ``points[n::concurrency]`` (it stops when they run out).
     """
+    return summarise(_load(target, points, concurrency, warmup_s, seconds), concurrency)
+
+
+def run_rounds(
+    phases: dict[str, tuple[Target, list]],
+    concurrency: int,
+    warmup_s: float,
+    seconds: float,
+    rounds: int,
+) -> dict[str, dict]:
+    """Run every phase ``name: (target, items)`` for ``seconds / rounds`` (after its own
+    warm-up), round-robin, ``rounds`` times, and summarise each phase over its rounds.
+
+    On a shared machine, load that comes and goes then hits every phase alike, so their
+    ratios hold better than with one long phase each. A ``once`` target gets disjoint
+    items each round (``items[r::rounds]``).
+    """
+    reports: dict[str, list] = {name: [] for name in phases}
+    elapsed = dict.fromkeys(phases, 0.0)
+    for index in range(rounds):
+        for name, (target, items) in phases.items():
+            share = items[index::rounds] if target.once else items
+            got = _load(target, share, concurrency, warmup_s, seconds / rounds)
+            reports[name] += got
+            elapsed[name] += max(report[3] for report in got)
+    return {name: summarise(reports[name], concurrency, elapsed[name]) for name in phases}
+
+
+def _load(
+    target: Target, points: list, concurrency: int, warmup_s: float, seconds: float
+) -> list[tuple]:
+    """The workers' reports: ``(latencies, errors, first error, seconds, results)``."""
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(concurrency), ctx.Queue()
     stride = max(1, len(points) // concurrency)
@@ -183,13 +215,16 @@ def run_phase(
     reports = [results.get(timeout=timeout) for _ in workers]
     for process in workers:
         process.join(10)
-    return summarise(reports, concurrency)
+    return reports
 
 
-def summarise(reports: list, concurrency: int) -> dict:
-    """Merge worker reports into ms percentiles and requests per second."""
+def summarise(reports: list, concurrency: int, elapsed: float | None = None) -> dict:
+    """Merge worker reports into ms percentiles and requests per second (over
+    ``elapsed`` seconds: by default the longest worker's)."""
     latencies = sorted(ms * 1000 for report in reports for ms in report[0])
-    elapsed = max(report[3] for report in reports) or float("nan")
+    if elapsed is None:
+        elapsed = max(report[3] for report in reports)
+    elapsed = elapsed or float("nan")
     summary = {
         "concurrency": concurrency,
         "requests": len(latencies),

@@ -17,7 +17,9 @@ venues near where they live (on the million clustered venues of ``nearby_venues.
   private). Meetings found are counted.
 
 Each phase runs at concurrency 1 (median / p95 / p99) and at ``--concurrency``
-(throughput) from separate load-generator processes after a warm-up. The service's own
+(throughput) from separate load-generator processes after a warm-up, split into
+``--rounds`` rounds run round-robin with the phases it is compared with (so load from
+elsewhere on a shared machine hits them alike). The service's own
 nearby-contacts and meeting-candidate statements are also timed alone with
 ``EXPLAIN ANALYZE`` on samples. The database (``BENCH_DATABASE_URL``, default
 ``.../irl_bench``) is created, migrated and seeded with COPY on first run (idempotent);
@@ -43,7 +45,7 @@ import psycopg
 import seeding
 import service_sql
 import social_seeding
-from loadgen import Target, print_table, ratio, run_phase
+from loadgen import Target, print_table, ratio, run_rounds
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -106,8 +108,9 @@ def parse_args() -> argparse.Namespace:
     add("--users", type=int, default=100_000, help="bench users (default 100,000)")
     add("--contacts", type=int, default=50, help="mutual contacts per user (even)")
     add("--checkins-per-user", type=int, default=3, help="recent check-ins per user")
-    add("--seconds", type=float, default=10, help="measured seconds per phase")
-    add("--warmup", type=float, default=2, help="warm-up seconds per phase")
+    add("--seconds", type=float, default=10, help="measured seconds per phase (all rounds)")
+    add("--warmup", type=float, default=1, help="warm-up seconds per phase and round")
+    add("--rounds", type=int, default=3, help="interleaved rounds each phase is split into")
     add("--concurrency", type=int, default=4, help="clients in the throughput phase")
     add("--points", type=int, default=2000, help="distinct query positions (and viewers)")
     add("--radius", type=float, default=1000, help="radius_m of both nearby queries")
@@ -287,7 +290,9 @@ def main() -> None:
         social_seed = social_seeding.seed_social(
             conn, args.users, args.contacts, args.checkins_per_user
         )
-        print(f"users and contacts: {social_seed or 'already seeded'}", flush=True)
+        if social_seed is None:
+            social_seed = {"skipped": True, "previous": social_seeding.previous_seed(conn)}
+        print(f"users and contacts: {social_seed}", flush=True)
         print("re-making the bench users' recent check-ins ...", flush=True)
         refresh = social_seeding.refresh_checkins(conn)
         print(f"check-ins: {refresh}", flush=True)
@@ -340,21 +345,22 @@ def main() -> None:
         }
         for name in WRITES:
             targets[name] = Target(name, address, path="/api/v1/checkins", method="POST", once=True)
-        for key, concurrency in zip(PHASES, (1, args.concurrency), strict=True):
-            for name in READS:
-                print(f"measuring {name} at concurrency {concurrency} ...", flush=True)
-                phase = run_phase(targets[name], items, concurrency, args.warmup, args.seconds)
-                results.setdefault(name, {})[key] = phase
-        writes_started = datetime.now(UTC)
-        for key, concurrency in zip(PHASES, (1, args.concurrency), strict=True):
-            for name in WRITES:
-                share = shares[(name, key)]
+        for group, names in (("reads", READS), ("check-ins", WRITES)):
+            if group == "check-ins":
+                writes_started = datetime.now(UTC)
+            for key, concurrency in zip(PHASES, (1, args.concurrency), strict=True):
                 print(
-                    f"measuring {name} at concurrency {concurrency} ({len(share)} users) ...",
+                    f"measuring {group} at concurrency {concurrency}"
+                    f" ({args.rounds} rounds of {', '.join(names)}) ...",
                     flush=True,
                 )
-                phase = run_phase(targets[name], share, concurrency, args.warmup, args.seconds)
-                results.setdefault(name, {})[key] = phase
+                phases = {
+                    name: (targets[name], shares[(name, key)] if name in WRITES else items)
+                    for name in names
+                }
+                measured = run_rounds(phases, concurrency, args.warmup, args.seconds, args.rounds)
+                for name, phase in measured.items():
+                    results.setdefault(name, {})[key] = phase
     with psycopg.connect(conninfo, autocommit=True) as conn:
         written = meetings_since(conn, writes_started)
     facts["checkpoints_during_phases"] = checkpoints(conninfo) - checkpoints_before
@@ -411,9 +417,9 @@ def main() -> None:
         f"\nnearby contacts: {facts['users']:,} users ({args.users:,} bench) x {args.contacts}"
         f" contacts, {facts['checkins']:,} check-ins ({facts['recent_visible_checkins']:,}"
         f" recent and visible), {facts['venues']:,} venues; {args.points} points,"
-        f" {args.seconds:g} s per phase, gunicorn {args.workers} workers x {args.threads}"
-        f" threads, {os.cpu_count()} CPUs, load average {load_before[0]:.2f} before,"
-        f" {os.getloadavg()[0]:.2f} after\n"
+        f" {args.seconds:g} s per phase in {args.rounds} rounds, gunicorn {args.workers}"
+        f" workers x {args.threads} threads, {os.cpu_count()} CPUs, load average"
+        f" {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after\n"
     )
     print_table(results, labels, args.concurrency)
     print(

@@ -13,10 +13,12 @@ the check-ins themselves are re-made from the plan on every run (``refresh_check
 at times relative to now, after deleting whatever earlier runs left (their check-ins,
 meetings, points), so "recent" is always recent and every run starts from the same state.
 
-Bench tables: ``bench_social_users`` (user, ring position, home venue) and
-``bench_social_checkins`` (the plan: user, venue, age in seconds, private).
+Bench tables: ``bench_social_users`` (user, ring position, home venue),
+``bench_social_checkins`` (the plan: user, venue, age in seconds, private) and
+``bench_social_seed`` (when the seed was made and how long each step took).
 """
 
+import json
 import math
 import random
 import time
@@ -170,7 +172,20 @@ def seed_social(
     conn.execute("ANALYZE bench_social_checkins")
     lap("vacuum_analyze_s")
     timings["total_s"] = round(time.perf_counter() - started, 2)
-    return {"users": users, "contacts_per_user": contacts, **timings}
+    seed = {"users": users, "contacts_per_user": contacts, **timings}
+    conn.execute(
+        "CREATE TABLE bench_social_seed AS SELECT now() AS made_at, %s::jsonb AS timings",
+        (json.dumps(seed),),
+    )
+    return seed
+
+
+def previous_seed(conn: psycopg.Connection) -> dict | None:
+    """When the users and contacts in place were seeded, and how long it took."""
+    if not conn.execute("SELECT to_regclass('bench_social_seed')").fetchone()[0]:
+        return None
+    row = conn.execute("SELECT made_at, timings FROM bench_social_seed").fetchone()
+    return {"made_at": row[0].isoformat(timespec="seconds"), **row[1]} if row else None
 
 
 def refresh_checkins(conn: psycopg.Connection) -> dict:
@@ -247,7 +262,9 @@ def drop_social(conn: psycopg.Connection) -> None:
         conn.execute("ANALYZE bench_doomed")
         seeding.clear_references(conn, "users", "SELECT user_id FROM bench_doomed")
         conn.execute("DELETE FROM users WHERE id IN (SELECT user_id FROM bench_doomed)")
-        conn.execute("DROP TABLE IF EXISTS bench_social_users, bench_social_checkins")
+        conn.execute(
+            "DROP TABLE IF EXISTS bench_social_users, bench_social_checkins, bench_social_seed"
+        )
 
 
 def _pick_sharing(rng: random.Random) -> str:
