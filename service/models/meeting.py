@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Sequence
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Sequence, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, created_at_column
@@ -21,6 +21,10 @@ class Meeting(Base):
 
     __tablename__ = "meetings"
     __table_args__ = (
+        Index("ix_meetings_other", "other_id"),
+        Index("ix_meetings_venue", "venue_id"),
+        Index("ix_meetings_meeting_venue", "meeting_venue_id"),
+        Index("ix_meetings_event", "event_id", postgresql_where=text("event_id IS NOT NULL")),
         Index(
             "uq_meetings_pair_venue_day",
             "user_id",

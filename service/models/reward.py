@@ -29,6 +29,7 @@ class UserVenue(Base):
     """The first eligible visit of a user to a venue (first-visit bonus, Explorer)."""
 
     __tablename__ = "user_venues"
+    __table_args__ = (Index("ix_user_venues_venue", "venue_id"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -55,7 +56,10 @@ class VenueVisitDay(Base):
     """A local day on which a user had an eligible check-in at a venue (mayorships)."""
 
     __tablename__ = "venue_visit_days"
-    __table_args__ = (Index("ix_venue_visit_days_venue_day", "venue_id", "local_day"),)
+    __table_args__ = (
+        Index("ix_venue_visit_days_venue_day", "venue_id", "local_day"),
+        Index("ix_venue_visit_days_user", "user_id"),
+    )
 
     venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -68,6 +72,7 @@ class VenueMayor(Base):
     """The current mayor of a venue."""
 
     __tablename__ = "venue_mayors"
+    __table_args__ = (Index("ix_venue_mayors_user", "user_id"),)
 
     venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
@@ -82,6 +87,7 @@ class MayorshipChange(Base):
     __table_args__ = (
         Index("ix_mayorship_changes_user", "user_id", "at"),
         Index("ix_mayorship_changes_venue", "venue_id", "at"),
+        Index("ix_mayorship_changes_previous", "previous_user_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -101,6 +107,7 @@ class VenueStaff(Base):
     """People a venue's owner lists as staff: excluded from mayorship and footfall."""
 
     __tablename__ = "venue_staff"
+    __table_args__ = (Index("ix_venue_staff_user", "user_id"),)
 
     venue_id: Mapped[int] = mapped_column(
         ForeignKey("venues.id", ondelete="CASCADE"), primary_key=True

@@ -74,6 +74,7 @@ class Relationship(Base):
 
     __tablename__ = "relationships"
     __table_args__ = (
+        Index("ix_relationships_other", "other_id"),
         Index("ix_relationships_mutual", "user_id", "other_id", postgresql_where=text("mutual")),
     )
 

@@ -25,6 +25,9 @@ class Venue(Base):
 
     __tablename__ = "venues"
     __table_args__ = (
+        # foreign keys to users: deleting an account must not scan venues
+        Index("ix_venues_created_by", "created_by"),
+        Index("ix_venues_owner", "owner_id"),
         # Not partial, so the table can be CLUSTERed on it; deleted venues are rare.
         Index("ix_venues_location", "location", postgresql_using="gist"),
         Index(

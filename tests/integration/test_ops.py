@@ -110,3 +110,18 @@ def test_postgis_is_installed(engine):
     with engine.connect() as conn:
         version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
     assert version.startswith("3.")
+
+
+def test_every_foreign_key_has_an_index(engine):
+    """Deleting a user or venue cascades through foreign keys; none may need a full scan."""
+    unindexed = text("""
+        SELECT c.conrelid::regclass::text, a.attname
+        FROM pg_constraint c
+        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+        WHERE c.contype = 'f' AND NOT EXISTS (
+            SELECT 1 FROM pg_index i
+            WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+        ORDER BY 1, 2""")
+    with engine.connect() as conn:
+        missing = conn.execute(unindexed).all()
+    assert missing == []
