@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, case, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
-from service.models import Follow, Relationship, User
+from service.models import Follow, Relationship
 
 
 def pair_key(a: int, b: int) -> int:
@@ -104,9 +104,3 @@ def is_mutual(db_session: Session, a: int, b: int) -> bool:
             select(Relationship.mutual).where(Relationship.user_id == a, Relationship.other_id == b)
         )
     )
-
-
-def sharing_of(db_session: Session, user_ids: list[int]) -> dict[int, str]:
-    """Each user's ``location_sharing``."""
-    rows = db_session.execute(select(User.id, User.location_sharing).where(User.id.in_(user_ids)))
-    return dict(rows.all())

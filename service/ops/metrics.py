@@ -24,7 +24,6 @@ LATENCY = Histogram(
     ["method", "endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-CHECKINS = Counter("irl_checkins_total", "Check-ins stored", ["eligible"])
 
 
 def init_app(app: Flask) -> None:

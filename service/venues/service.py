@@ -14,21 +14,27 @@ from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
 
+def view(row, venue_id: int, lat: float, lon: float) -> dict:
+    """The API's venue shape from anything with name, category, address, radius_m,
+    timezone and owner_id (an entity or a result row)."""
+    return {
+        "id": venue_id,
+        "name": row.name,
+        "category": row.category,
+        "address": row.address,
+        "location": {"lat": lat, "lon": lon},
+        "radius_m": row.radius_m,
+        "timezone": row.timezone,
+        "owned": row.owner_id is not None,
+    }
+
+
 def to_dict(venue: Venue, position: LatLon | None = None) -> dict:
     """Dump a venue entity to the API's dict shape."""
     if position is None:
         shape = to_shape(venue.location)
         position = LatLon(shape.y, shape.x)
-    return {
-        "id": venue.id,
-        "name": venue.name,
-        "category": venue.category,
-        "address": venue.address,
-        "location": position.as_dict(),
-        "radius_m": venue.radius_m,
-        "timezone": venue.timezone,
-        "owned": venue.owner_id is not None,
-    }
+    return view(venue, venue.id, position.lat, position.lon)
 
 
 def create(
@@ -166,20 +172,7 @@ def nearby(
     if q:
         params["pattern"] = f"%{_escape_like(q)}%"
     rows = db_session.execute(_nearby_statement(bool(category), bool(q)), params).all()
-    return [
-        {
-            "id": r.id,
-            "name": r.name,
-            "category": r.category,
-            "address": r.address,
-            "location": {"lat": r.lat, "lon": r.lon},
-            "radius_m": r.radius_m,
-            "timezone": r.timezone,
-            "owned": r.owner_id is not None,
-            "distance_m": round(r.distance_m, 1),
-        }
-        for r in rows
-    ]
+    return [{**view(r, r.id, r.lat, r.lon), "distance_m": round(r.distance_m, 1)} for r in rows]
 
 
 def _escape_like(text: str) -> str:
