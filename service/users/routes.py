@@ -6,6 +6,7 @@ from service.auth.tokens import current_user
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.database import db
+from service.rewards import service as rewards
 from service.users import service
 from service.users.schemas import MePatchSchema, MeSchema, PublicUserSchema
 
@@ -37,4 +38,13 @@ class PublicProfile(MethodView):
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
     def get(self, handle):
         """A user's public profile (never a location)"""
-        return service.get_by_handle(db_session=db.session, handle=handle)
+        user = service.get_by_handle(db_session=db.session, handle=handle)
+        badges = rewards.badges_of(db_session=db.session, user_id=user.id)
+        return {
+            "handle": user.handle,
+            "display_name": user.display_name,
+            "points": user.points,
+            "checkin_count": user.checkin_count,
+            "badges": badges,
+            "created_at": user.created_at,
+        }

@@ -31,6 +31,14 @@ class MePatchSchema(StrictSchema):
     notify_nearby = fields.Boolean()
 
 
+class PublicBadgeSchema(StrictSchema):
+    """A badge someone holds."""
+
+    key = fields.String()
+    name = fields.String()
+    level = fields.Integer()
+
+
 class PublicUserSchema(StrictSchema):
     """What anyone may see of a user: never a location."""
 
@@ -38,4 +46,5 @@ class PublicUserSchema(StrictSchema):
     display_name = fields.String()
     points = fields.Integer()
     checkin_count = fields.Integer()
+    badges = fields.List(fields.Nested(PublicBadgeSchema))
     created_at = fields.DateTime()

@@ -67,5 +67,7 @@ def test_public_profile_has_no_location(client, actions):
     actions.register("sam")
     response = client.get("/api/v1/users/SAM", headers=viewer["headers"])
     assert response.status_code == 200
-    assert set(response.json) == {"handle", "display_name", "points", "checkin_count", "created_at"}
+    assert set(response.json) == {
+        "handle", "display_name", "points", "checkin_count", "badges", "created_at"
+    }
     assert client.get("/api/v1/users/nobody", headers=viewer["headers"]).status_code == 404
