@@ -68,6 +68,11 @@ def test_public_profile_has_no_location(client, actions):
     response = client.get("/api/v1/users/SAM", headers=viewer["headers"])
     assert response.status_code == 200
     assert set(response.json) == {
-        "handle", "display_name", "points", "checkin_count", "badges", "created_at"
+        "handle",
+        "display_name",
+        "points",
+        "checkin_count",
+        "badges",
+        "created_at",
     }
     assert client.get("/api/v1/users/nobody", headers=viewer["headers"]).status_code == 404
