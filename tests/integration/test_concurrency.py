@@ -147,9 +147,11 @@ def test_friends_checking_in_at_the_same_instant_meet_exactly_once(live_app):
         assert session.scalar(select(func.count()).where(Checkin.eligible)) == 2 * rounds
 
 
-def test_racing_checkins_award_each_badge_once(live_app):
+def test_racing_checkins_award_each_badge_once(live_app, frozen_clock):
     from service.models import UserBadge
 
+    # Midday at the venues (UTC+1): at night the race would also earn Night Owl.
+    frozen_clock.current = frozen_clock.current.replace(hour=11, minute=0, second=0)
     client = live_app.test_client()
     headers = _register(client, "badge_racer")
     venues = [
