@@ -10,6 +10,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 class Config:
     """Settings for one app; every value can be overridden from the environment."""
 
@@ -44,6 +48,15 @@ class Config:
         self.POINTS_STREAK_MAX = _int("POINTS_STREAK_MAX", 20)
         # Secret behind each user's grid offset for approximate locations.
         self.LOCATION_SECRET = os.environ.get("LOCATION_SECRET", "")
+
+        # Notifications: the live stream's keep-alive, and the push gateway (off if unset).
+        self.STREAM_HEARTBEAT_S = _float("STREAM_HEARTBEAT_S", 15.0)
+        self.PUSH_GATEWAY_URL = os.environ.get("PUSH_GATEWAY_URL", "")
+        self.PUSH_SIGNING_SECRET = os.environ.get("PUSH_SIGNING_SECRET", "")
+        self.PUSH_TIMEOUT_S = _float("PUSH_TIMEOUT_S", 5.0)
+        self.PUSH_MAX_ATTEMPTS = _int("PUSH_MAX_ATTEMPTS", 8)
+        self.PUSH_RETRY_BASE_S = _float("PUSH_RETRY_BASE_S", 2.0)
+        self.PUSH_RETRY_MAX_S = _float("PUSH_RETRY_MAX_S", 900.0)
 
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 65536)

@@ -10,6 +10,7 @@ whose outer transaction is rolled back.
 
 from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -79,6 +80,12 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy URL (``postgresql+psycopg://``) as a plain libpq one, for connections
+    made outside the pool (LISTEN)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 db = Database()

@@ -17,6 +17,7 @@ from service.errors import DomainError, NotFound, RateLimited
 from service.events import attendance
 from service.meetings.detect import detect
 from service.models import Checkin, User, Venue
+from service.notifications import nearby
 from service.presence import service as presence
 from service.rewards import award, badges
 from service.venues import service as venues
@@ -125,6 +126,7 @@ def check_in(
     db_session.add(checkin)
     db_session.flush()
     user.checkin_count += 1
+    user.last_timezone = venue.timezone
     earned = {"points": 0, "mayorship": None, "badges": []}
     meetings = []
     if not broken:
@@ -147,9 +149,20 @@ def check_in(
             organiser,
             frozenset(earned["changed"]),
         )
+    venue_view = venues.to_dict(venue)
+    if can_meet:
+        # Last: it locks the receivers' quota rows, which should be held for the shortest time.
+        nearby.fan_out(
+            db_session=db_session,
+            sender=user,
+            checkin=checkin,
+            venue=venue,
+            venue_position=LatLon(**venue_view["location"]),
+            now=now,
+        )
     db_session.flush()
     return {
-        "checkin": _to_dict(checkin, position, venue),
+        "checkin": _to_dict(checkin, position, venue_view),
         "rewards": {
             "eligible": not broken,
             "reasons": checkin.reasons,

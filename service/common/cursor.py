@@ -71,6 +71,15 @@ def decode_keyset(text: str | None) -> tuple[str, int] | None:
     return values
 
 
+def decode_id(text: str | None) -> int | None:
+    """An id cursor (newest-first lists keyed on id alone); 422 otherwise."""
+    values = decode(text, int)
+    if values is None:
+        return None
+    check_range(values[0], 1, MAX_ID)
+    return values[0]
+
+
 def decode_time_keyset(text: str | None) -> tuple[datetime, int] | None:
     """A ``(time, id)`` cursor for newest-first lists; 422 otherwise."""
     values = decode_keyset(text)

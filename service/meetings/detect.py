@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from geo.meetings import same_place, same_time
 from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Venue
 from service.models.meeting import MEETING_ID
+from service.notifications import messages, outbox
 from service.rewards.award import credit
 
 
@@ -36,6 +37,7 @@ def _candidates_statement():
             Checkin.event_id,
             Checkin.effective_at,
             other_venue.timezone,
+            other_venue.name.label("venue_name"),
             User.handle,
             User.display_name,
         )
@@ -164,6 +166,7 @@ def detect(
             .where(Checkin.user_id == other.user_id, Checkin.id == other.id)
             .values(points=Checkin.points + points)
         )
+        _tell_both(db_session, user, venue, other, meeting_id, first)
         found.append(
             {
                 "meeting_id": meeting_id,
@@ -174,3 +177,34 @@ def detect(
             }
         )
     return found
+
+
+def _tell_both(
+    db_session: Session, user: User, venue: Venue, other, meeting_id: int, first: bool
+) -> None:
+    """Each side hears whom they met, at their own venue."""
+    for user_id, met, met_id, where in (
+        (
+            user.id,
+            {"handle": other.handle, "display_name": other.display_name},
+            other.user_id,
+            {"id": venue.id, "name": venue.name},
+        ),
+        (
+            other.user_id,
+            {"handle": user.handle, "display_name": user.display_name},
+            user.id,
+            {"id": other.venue_id, "name": other.venue_name},
+        ),
+    ):
+        outbox.queue(
+            db_session,
+            messages.meeting(
+                user_id=user_id,
+                other=met,
+                other_id=met_id,
+                venue=where,
+                meeting_id=meeting_id,
+                first_time=first,
+            ),
+        )

@@ -5,6 +5,7 @@ from service.models.checkin import Checkin, PointsEntry
 from service.models.event import Event, Rsvp
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
+from service.models.notification import Device, NearbyQuota, Notification, PushDelivery
 from service.models.reward import (
     MayorshipChange,
     UserBadge,
@@ -21,14 +22,18 @@ from service.models.venue import Venue
 __all__ = [
     "Base",
     "Checkin",
+    "Device",
     "Event",
     "Follow",
     "IdempotencyKey",
     "Identity",
     "MayorshipChange",
     "Meeting",
+    "NearbyQuota",
+    "Notification",
     "PendingFollow",
     "PointsEntry",
+    "PushDelivery",
     "Relationship",
     "Rsvp",
     "User",

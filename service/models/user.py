@@ -1,8 +1,18 @@
 """People using the app."""
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, created_at_column
@@ -22,6 +32,10 @@ class User(Base):
             "location_sharing IN ('off', 'approximate', 'exact')", name="location_sharing"
         ),
         CheckConstraint("nearby_radius_m BETWEEN 100 AND 5000", name="nearby_radius"),
+        CheckConstraint("nearby_daily_cap BETWEEN 0 AND 100", name="nearby_daily_cap"),
+        CheckConstraint(
+            "(quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)", name="quiet_hours"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -35,6 +49,15 @@ class User(Base):
     )
     nearby_radius_m: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1000")
     notify_nearby: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    nearby_daily_cap: Mapped[int] = mapped_column(Integer, nullable=False, server_default="10")
+    quiet_hours_start: Mapped[time | None] = mapped_column(Time)
+    quiet_hours_end: Mapped[time | None] = mapped_column(Time)
+    timezone: Mapped[str | None] = mapped_column(
+        String(64), comment="chosen IANA zone; null: the zone of the latest check-in"
+    )
+    last_timezone: Mapped[str | None] = mapped_column(
+        String(64), comment="zone of the venue of the latest check-in"
+    )
     points: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     checkin_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     eligible_checkins: Mapped[int] = mapped_column(

@@ -12,6 +12,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -23,6 +24,13 @@ LATENCY = Histogram(
     "HTTP request latency",
     ["method", "endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+NOTIFICATIONS = Counter("irl_notifications_total", "Notifications written", ["kind"])
+PUSH_DELIVERIES = Counter(
+    "irl_push_deliveries_total", "Push gateway delivery attempts by outcome", ["outcome"]
+)
+OPEN_STREAMS = Gauge(
+    "irl_notification_streams_open", "Open notification streams", multiprocess_mode="livesum"
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.models import Checkin, User, UserBadge, Venue
+from service.notifications import messages, outbox
 from service.rewards.catalogue import BY_KEY, CATALOGUE, Badge
 from service.rewards.rules import RULES, SOCIAL_KINDS, Context
 
@@ -36,6 +37,8 @@ def _award(ctx: Context, badge: Badge, level: int, checkin_id: int | None) -> bo
         .on_conflict_do_nothing()
         .returning(UserBadge.badge)
     ).first()
+    if inserted is not None:
+        outbox.queue(ctx.db_session, messages.badge(user_id=ctx.user_id, badge=view(badge, level)))
     return inserted is not None
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.contacts.pairs import pair_key
-from service.models import MayorshipChange, VenueMayor, VenueStaff, VenueVisitDay
+from service.models import MayorshipChange, Venue, VenueMayor, VenueStaff, VenueVisitDay
+from service.notifications import messages, outbox
 
 WINDOW_DAYS = 60
 MIN_DAYS = 2
@@ -84,4 +85,15 @@ def evaluate(
         )
     )
     db_session.flush()
+    _tell(db_session, venue_id, previous, mayor)
     return previous, mayor, days
+
+
+def _tell(db_session: Session, venue_id: int, previous: int | None, mayor: int | None) -> None:
+    """Notify the mayor who lost the crown and the one who gained it."""
+    venue = db_session.get(Venue, venue_id)
+    shown = {"id": venue_id, "name": venue.name}
+    if previous is not None:
+        outbox.queue(db_session, messages.mayorship(user_id=previous, venue=shown, gained=False))
+    if mayor is not None:
+        outbox.queue(db_session, messages.mayorship(user_id=mayor, venue=shown, gained=True))

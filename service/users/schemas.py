@@ -1,9 +1,45 @@
 """Schemas for my profile and public profiles."""
 
-from marshmallow import fields, validate
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service.common.schemas import StrictSchema
 from service.models.user import LOCATION_SHARING
+
+CLOCK_TIME = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(name: str) -> None:
+    if name not in _zones():
+        raise ValidationError("Not an IANA time zone name (like Europe/Paris).")
+
+
+def _quiet_hours(user) -> dict | None:
+    if user.quiet_hours_start is None:
+        return None
+    return {
+        "start": user.quiet_hours_start.strftime("%H:%M"),
+        "end": user.quiet_hours_end.strftime("%H:%M"),
+    }
+
+
+class QuietHoursSchema(StrictSchema):
+    """A daily window, in my time zone, when nothing is pushed (it waits in the inbox)."""
+
+    start = fields.String(required=True, validate=CLOCK_TIME, metadata={"example": "22:00"})
+    end = fields.String(required=True, validate=CLOCK_TIME, metadata={"example": "07:00"})
+
+    @validates_schema
+    def _not_empty(self, data, **_kwargs):
+        if data["start"] == data["end"]:
+            raise ValidationError("start and end must differ; send null for no quiet hours.")
 
 
 class MeSchema(StrictSchema):
@@ -16,6 +52,12 @@ class MeSchema(StrictSchema):
     location_sharing = fields.String()
     nearby_radius_m = fields.Integer()
     notify_nearby = fields.Boolean()
+    nearby_daily_cap = fields.Integer()
+    quiet_hours = fields.Function(_quiet_hours, allow_none=True)
+    timezone = fields.String(
+        allow_none=True,
+        metadata={"description": "my chosen zone; null: the zone of my latest check-in"},
+    )
     points = fields.Integer(dump_only=True)
     checkin_count = fields.Integer(dump_only=True)
     is_admin = fields.Boolean(dump_only=True)
@@ -29,6 +71,18 @@ class MePatchSchema(StrictSchema):
     location_sharing = fields.String(validate=validate.OneOf(LOCATION_SHARING))
     nearby_radius_m = fields.Integer(validate=validate.Range(100, 5000))
     notify_nearby = fields.Boolean()
+    nearby_daily_cap = fields.Integer(
+        validate=validate.Range(0, 100),
+        metadata={"description": "nearby-friends notifications a day at most (0: none)"},
+    )
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    timezone = fields.String(
+        allow_none=True,
+        validate=_known_zone,
+        metadata={
+            "description": "IANA zone for quiet hours and the daily cap; null: follow my check-ins"
+        },
+    )
 
 
 class PublicBadgeSchema(StrictSchema):

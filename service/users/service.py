@@ -1,6 +1,7 @@
 """Profile use cases."""
 
 import re
+from datetime import time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,13 @@ HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 def update_settings(*, db_session: Session, user: User, changes: dict) -> User:
     """Apply validated profile changes."""
+    if "quiet_hours" in changes:
+        quiet = changes.pop("quiet_hours")
+        user.quiet_hours_start, user.quiet_hours_end = (
+            (time.fromisoformat(quiet["start"]), time.fromisoformat(quiet["end"]))
+            if quiet is not None
+            else (None, None)
+        )
     for key, value in changes.items():
         setattr(user, key, value.strip() if isinstance(value, str) else value)
     db_session.flush()

@@ -1,0 +1,1 @@
+"""Notifications: nearby friends, meetings, badges and mayorships — inbox, stream, push."""

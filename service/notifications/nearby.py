@@ -1,0 +1,143 @@
+"""Nearby-friends fan-out (PRODUCT.md): when A checks in publicly, tell every contact B
+whose latest visible check-in is at most 3 h old and within B's own nearby radius.
+
+A is placed where A's sharing lets contacts see A: the venue, distance rounded to 100 m
+(``exact``), or only A's snapped cell, distance from it rounded to 500 m
+(``approximate``). B's radius is tested against that same shown point, so whether B is
+told leaks nothing finer. At most one notification per (A, B) in 6 hours — A's
+check-ins are serialised by A's user lock, so reading the inbox is exact — and at most
+B's daily cap per B-local day, kept exact when senders race by a conditional upsert.
+"""
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import DateTime, Float, bindparam, exists, func, select, true
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from geo.privacy import APPROXIMATE_ROUNDING_M, EXACT_ROUNDING_M, round_distance
+from service.models import Checkin, NearbyQuota, Notification, Relationship, User, Venue
+from service.notifications import messages, outbox
+from service.notifications.quiet import local_day
+from service.presence import shaping
+
+RECENT = timedelta(hours=3)
+COOLDOWN = timedelta(hours=6)
+
+
+@lru_cache(maxsize=1)
+def _candidates_statement():
+    """Contacts to tell, with their time zone and distance to A's shown point; built once."""
+    sender = bindparam("sender_id")
+    shown = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    latest = (
+        select(Checkin.venue_id, Checkin.effective_at)
+        .where(Checkin.user_id == Relationship.other_id, ~Checkin.private)
+        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    cooling = exists().where(
+        Notification.actor_id == sender,
+        Notification.user_id == Relationship.other_id,
+        Notification.kind == "nearby",
+        Notification.created_at > bindparam("cooldown_since", type_=DateTime(timezone=True)),
+    )
+    return (
+        select(
+            Relationship.other_id,
+            User.nearby_daily_cap,
+            func.coalesce(User.timezone, User.last_timezone, Venue.timezone).label("zone"),
+            geosql.distance_m(Venue.location, shown).label("distance_m"),
+        )
+        .join(User, User.id == Relationship.other_id)
+        .join(latest, true())
+        .join(Venue, Venue.id == latest.c.venue_id)
+        .where(
+            Relationship.user_id == sender,
+            Relationship.mutual,
+            User.notify_nearby,
+            User.location_sharing != "off",
+            User.nearby_daily_cap > 0,
+            latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
+            geosql.within_m(Venue.location, shown, User.nearby_radius_m),
+            ~cooling,
+        )
+        .order_by(Relationship.other_id)
+    )
+
+
+def _take_quota(db_session: Session, receivers: list[tuple[int, object, int]]) -> set[int]:
+    """Count one nearby notification for each (receiver, local day, cap) still under its
+    cap; return the receivers that got one. Rows go in id order, so racing fan-outs lock
+    them in the same order."""
+    statement = insert(NearbyQuota).values(
+        [
+            {"user_id": user_id, "local_day": day, "sent": 1, "cap": cap}
+            for user_id, day, cap in receivers
+        ]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[NearbyQuota.user_id, NearbyQuota.local_day],
+        set_={"sent": NearbyQuota.sent + 1, "cap": statement.excluded.cap},
+        where=NearbyQuota.sent < statement.excluded.cap,
+    ).returning(NearbyQuota.user_id)
+    return set(db_session.scalars(statement))
+
+
+def fan_out(
+    *,
+    db_session: Session,
+    sender: User,
+    checkin: Checkin,
+    venue: Venue,
+    venue_position: LatLon,
+    now: datetime,
+) -> int:
+    """Queue the nearby notifications this check-in causes; returns how many."""
+    if checkin.private or sender.location_sharing == "off" or checkin.effective_at < now - RECENT:
+        return 0
+    shown = shaping.shown_position(sender.id, sender.location_sharing, venue_position)
+    rows = db_session.execute(
+        _candidates_statement(),
+        {
+            "sender_id": sender.id,
+            "lat": shown.lat,
+            "lon": shown.lon,
+            "since": now - RECENT,
+            "cooldown_since": now - COOLDOWN,
+        },
+    ).all()
+    if not rows:
+        return 0
+    granted = _take_quota(
+        db_session,
+        [(row.other_id, local_day(now, row.zone), row.nearby_daily_cap) for row in rows],
+    )
+    exact = sender.location_sharing == "exact"
+    step = EXACT_ROUNDING_M if exact else APPROXIMATE_ROUNDING_M
+    venue_view = (
+        {"id": venue.id, "name": venue.name, "location": venue_position.as_dict()}
+        if exact
+        else None
+    )
+    person = shaping.person(sender.handle, sender.display_name)
+    for row in rows:
+        if row.other_id in granted:
+            outbox.queue(
+                db_session,
+                messages.nearby(
+                    receiver_id=row.other_id,
+                    sender=person,
+                    sender_id=sender.id,
+                    venue=venue_view,
+                    location=shown.as_dict(),
+                    distance_m=round_distance(row.distance_m, step),
+                    step_m=step,
+                    checkin_id=checkin.id,
+                ),
+            )
+    return len(granted)

@@ -1,0 +1,143 @@
+"""The outbox: notifications are written inside the transaction that caused them.
+
+Code anywhere in a unit of work ``queue``s drafts; just before the session commits they
+are written in one go (inbox rows, push deliveries) and announced with ``pg_notify``,
+which PostgreSQL delivers only if that transaction commits. So a notification exists if
+and only if its check-in does, and streams and the push worker act only after commit.
+"""
+
+import json
+from collections import Counter
+from contextlib import contextmanager
+
+from flask import current_app, has_app_context
+from sqlalchemy import Text, cast, event, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.models import Device, Notification, PushDelivery, User
+from service.notifications.inbox import view
+from service.notifications.messages import Draft
+from service.notifications.quiet import in_quiet_hours
+from service.ops import metrics
+
+STREAM_CHANNEL = "irl_notifications"
+PUSH_CHANNEL = "irl_push"
+# NOTIFY payloads are limited to 8000 bytes; a larger notification is announced by id
+# and the stream reads it from the table.
+MAX_PAYLOAD = 7900
+_PENDING = "irl_outbox_pending"
+_WRITTEN = "irl_outbox_written"
+_SUPPRESSED = "irl_outbox_suppressed"
+
+
+def queue(db_session: Session, draft: Draft) -> None:
+    """Write ``draft`` when this session's transaction commits (never if it rolls back)."""
+    if not db_session.info.get(_SUPPRESSED):
+        db_session.info.setdefault(_PENDING, []).append(draft)
+
+
+@contextmanager
+def suppressed(db_session: Session):
+    """Queue nothing inside the block (rebuilding history must not notify anyone)."""
+    db_session.info[_SUPPRESSED] = True
+    try:
+        yield
+    finally:
+        db_session.info.pop(_SUPPRESSED, None)
+
+
+def _recipients(db_session: Session, user_ids: set[int]) -> dict[int, tuple]:
+    """Per recipient: (time zone, quiet start, quiet end, has a device)."""
+    rows = db_session.execute(
+        select(
+            User.id,
+            func.coalesce(User.timezone, User.last_timezone, "UTC"),
+            User.quiet_hours_start,
+            User.quiet_hours_end,
+            exists().where(Device.user_id == User.id),
+        ).where(User.id.in_(user_ids))
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _iso(value) -> str:
+    return value.isoformat()
+
+
+def _payload(user_id: int, shown: dict) -> str:
+    text = json.dumps({"user_id": user_id, "notification": shown}, default=_iso)
+    if len(text.encode()) > MAX_PAYLOAD:
+        text = json.dumps({"user_id": user_id, "id": shown["id"]})
+    return text
+
+
+def write_pending(db_session: Session) -> list[dict]:
+    """Write the queued drafts and announce them; returns what was written."""
+    drafts: list[Draft] = db_session.info.pop(_PENDING, None)
+    if not drafts:
+        return []
+    now = clock.now()
+    recipients = _recipients(db_session, {d.user_id for d in drafts})
+    drafts = [d for d in drafts if d.user_id in recipients]  # an account deleted meanwhile
+    quiet = [in_quiet_hours(now, *recipients[d.user_id][:3]) for d in drafts]
+    rows = db_session.execute(
+        insert(Notification).returning(Notification, sort_by_parameter_order=True),
+        [
+            {
+                "user_id": d.user_id,
+                "kind": d.kind,
+                "actor_id": d.actor_id,
+                "message": d.message,
+                "data": d.data,
+                "quiet": q,
+                "created_at": now,
+            }
+            for d, q in zip(drafts, quiet, strict=True)
+        ],
+    ).scalars()
+    written = [(row.user_id, view(row)) for row in rows]
+    pushed = [
+        {"user_id": user_id, "notification_id": shown["id"], "next_attempt_at": now}
+        for user_id, shown in written
+        if recipients[user_id][3] and not shown["quiet"]
+    ]
+    if pushed and _push_enabled():
+        db_session.execute(insert(PushDelivery), pushed)
+        db_session.execute(select(func.pg_notify(PUSH_CHANNEL, "")))
+    payloads = [_payload(user_id, shown) for user_id, shown in written]
+    db_session.execute(
+        select(func.pg_notify(STREAM_CHANNEL, func.unnest(cast(payloads, ARRAY(Text)))))
+    )
+    db_session.info[_WRITTEN] = Counter(shown["kind"] for _, shown in written)
+    return [shown for _, shown in written]
+
+
+def _push_enabled() -> bool:
+    return has_app_context() and bool(current_app.config.get("PUSH_GATEWAY_URL"))
+
+
+def _before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+def _after_commit(session: Session) -> None:
+    for kind, count in session.info.pop(_WRITTEN, Counter()).items():
+        metrics.NOTIFICATIONS.labels(kind).inc(count)
+
+
+def _after_rollback(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_WRITTEN, None)
+
+
+def init_app(_app) -> None:
+    """Hook the outbox into every session's commit and rollback (once per process)."""
+    for name, listener in (
+        ("before_commit", _before_commit),
+        ("after_commit", _after_commit),
+        ("after_soft_rollback", _after_rollback),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
