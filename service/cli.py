@@ -1,6 +1,9 @@
 """Operator commands (``flask --app wsgi COMMAND``)."""
 
+import signal
+import threading
 import time
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
@@ -8,9 +11,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
 from service import clock
-from service.database import db
+from service.database import db, libpq_dsn
 from service.idempotency import KEY_TTL
-from service.models import IdempotencyKey, User
+from service.models import IdempotencyKey, NearbyQuota, Notification, PushDelivery, User
+from service.notifications.push import PushSettings, PushWorker
 from service.rewards.recompute import recompute
 from service.seed import demo
 
@@ -76,7 +80,59 @@ def recompute_rewards(quiet: bool) -> None:
     )
 
 
+@click.command("push-worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@with_appcontext
+def push_worker(once: bool) -> None:
+    """Deliver notifications to PUSH_GATEWAY_URL until stopped (SIGTERM/SIGINT)."""
+    cfg = current_app.config
+    if not cfg["PUSH_GATEWAY_URL"]:
+        click.echo("PUSH_GATEWAY_URL is not set: notifications stay in the inbox; exiting.")
+        return
+    if not cfg["PUSH_SIGNING_SECRET"]:
+        raise click.ClickException("PUSH_SIGNING_SECRET must be set with PUSH_GATEWAY_URL.")
+    worker = PushWorker(
+        db.engine, PushSettings.from_config(cfg), listen_dsn=libpq_dsn(cfg["DATABASE_URL"])
+    )
+    try:
+        if once:
+            click.echo(f"attempted {worker.deliver_due()} deliveries")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"push worker delivering to {cfg['PUSH_GATEWAY_URL']}")
+        worker.run(stop)
+    finally:
+        worker.close()
+
+
+@click.command("purge-notifications")
+@click.option("--days", default=90, show_default=True, help="Keep this many days.")
+@with_appcontext
+def purge_notifications(days: int) -> None:
+    """Delete notifications (and their deliveries) older than --days, and old quotas."""
+    session = db.session
+    cutoff = clock.now() - timedelta(days=days)
+    finished = session.execute(
+        delete(PushDelivery).where(
+            PushDelivery.state != "pending", PushDelivery.created_at < cutoff
+        )
+    )
+    removed = session.execute(delete(Notification).where(Notification.created_at < cutoff))
+    session.execute(delete(NearbyQuota).where(NearbyQuota.local_day < cutoff.date()))
+    session.commit()
+    click.echo(f"deleted {removed.rowcount} notifications and {finished.rowcount} deliveries")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (seed_demo, make_admin, purge_idempotency_keys, recompute_rewards):
+    for command in (
+        seed_demo,
+        make_admin,
+        purge_idempotency_keys,
+        recompute_rewards,
+        push_worker,
+        purge_notifications,
+    ):
         app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Devices registered for push notifications."""

@@ -1,0 +1,252 @@
+"""The push worker: hand each queued notification to the push gateway.
+
+It claims due deliveries with ``FOR UPDATE SKIP LOCKED`` (several workers may run) and
+leases them, so the claims of a worker that died come back; POSTs a JSON body naming the
+device tokens and the notification, signed ``X-IRL-Signature: sha256=<HMAC-SHA256 of the
+body>``; retries with exponential backoff and jitter; after the last attempt, or when the
+gateway refuses the request outright, records the delivery as failed with its error. It
+wakes on the outbox's NOTIFY and otherwise sleeps until the next retry is due. Check-ins
+never wait for it: they only insert rows.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import psycopg
+from sqlalchemy import Engine, func, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.models import Device, Notification, PushDelivery
+from service.notifications.inbox import view
+from service.notifications.outbox import PUSH_CHANNEL
+from service.ops import metrics
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-IRL-Signature"
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """Where and how to deliver; times in seconds."""
+
+    gateway_url: str
+    secret: bytes
+    timeout_s: float = 5.0
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 900.0
+    batch: int = 50
+    lease_s: float = 60.0
+    concurrency: int = 8
+    idle_s: float = 30.0
+
+    @classmethod
+    def from_config(cls, cfg) -> "PushSettings":
+        """Read the PUSH_* settings of an app's config."""
+        return cls(
+            gateway_url=cfg["PUSH_GATEWAY_URL"],
+            secret=cfg["PUSH_SIGNING_SECRET"].encode(),
+            timeout_s=cfg["PUSH_TIMEOUT_S"],
+            max_attempts=cfg["PUSH_MAX_ATTEMPTS"],
+            base_delay_s=cfg["PUSH_RETRY_BASE_S"],
+            max_delay_s=cfg["PUSH_RETRY_MAX_S"],
+        )
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header's value for ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float, jitter: float) -> float:
+    """Delay before the retry after ``attempt`` (1-based): doubling from ``base_s``, capped
+    at ``max_s``, scaled by ``jitter`` in [0.5, 1] so retries of many spread out."""
+    return min(max_s, base_s * 2 ** (attempt - 1)) * jitter
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: ``sent``, ``retry`` (after ``delay_s``) or ``failed``."""
+
+    state: str
+    error: str | None = None
+    delay_s: float = 0.0
+
+
+class PushWorker:
+    """Delivers due push notifications in batches; ``run`` loops until stopped."""
+
+    def __init__(self, engine: Engine, settings: PushSettings, listen_dsn: str | None = None):
+        self.engine = engine
+        self.settings = settings
+        self.listen_dsn = listen_dsn
+        self.client = httpx.Client(timeout=settings.timeout_s)
+        self.pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="irl-push")
+
+    def close(self) -> None:
+        """Release the HTTP client and threads."""
+        self.pool.shutdown(wait=True)
+        self.client.close()
+
+    def _claim(self, session: Session, now: datetime) -> list:
+        due = (
+            select(PushDelivery.user_id, PushDelivery.id)
+            .where(PushDelivery.state == "pending", PushDelivery.next_attempt_at <= now)
+            .order_by(PushDelivery.next_attempt_at)
+            .limit(self.settings.batch)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        return session.execute(
+            update(PushDelivery)
+            .where(PushDelivery.user_id == due.c.user_id, PushDelivery.id == due.c.id)
+            .values(
+                attempts=PushDelivery.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=self.settings.lease_s),
+            )
+            .returning(
+                PushDelivery.user_id,
+                PushDelivery.id,
+                PushDelivery.notification_id,
+                PushDelivery.attempts,
+            )
+        ).all()
+
+    @staticmethod
+    def _bodies(session: Session, claimed: list) -> dict[tuple[int, int], dict]:
+        """The gateway body of each claimed delivery (None: nobody to push to)."""
+        notes = session.scalars(
+            select(Notification).where(
+                tuple_(Notification.user_id, Notification.id).in_(
+                    [(c.user_id, c.notification_id) for c in claimed]
+                )
+            )
+        )
+        by_key = {(n.user_id, n.id): view(n) for n in notes}
+        devices: dict[int, list[dict]] = {}
+        for row in session.execute(
+            select(Device.user_id, Device.platform, Device.token)
+            .where(Device.user_id.in_({c.user_id for c in claimed}))
+            .order_by(Device.id)
+        ):
+            devices.setdefault(row.user_id, []).append(
+                {"platform": row.platform, "token": row.token}
+            )
+        bodies = {}
+        for c in claimed:
+            shown = by_key.get((c.user_id, c.notification_id))
+            targets = devices.get(c.user_id)
+            bodies[(c.user_id, c.id)] = (
+                {
+                    "delivery_id": c.id,
+                    "attempt": c.attempts,
+                    "devices": targets,
+                    "notification": shown,
+                }
+                if shown is not None and targets
+                else None
+            )
+        return bodies
+
+    def _attempt(self, body: dict | None, attempt: int) -> Outcome:
+        if body is None:
+            return Outcome("failed", "no registered devices")
+        raw = json.dumps(body, default=lambda v: v.isoformat(), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.settings.secret, raw),
+            "X-IRL-Delivery": str(body["delivery_id"]),
+        }
+        try:
+            response = self.client.post(self.settings.gateway_url, content=raw, headers=headers)
+        except httpx.HTTPError as exc:
+            return self._retry_or_fail(attempt, f"{type(exc).__name__}: {exc}", None)
+        if 200 <= response.status_code < 300:
+            return Outcome("sent")
+        error = f"HTTP {response.status_code}: {response.text[:200]}"
+        if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS:
+            return Outcome("failed", error)
+        return self._retry_or_fail(attempt, error, response.headers.get("Retry-After"))
+
+    def _retry_or_fail(self, attempt: int, error: str, retry_after: str | None) -> Outcome:
+        s = self.settings
+        if attempt >= s.max_attempts:
+            return Outcome("failed", f"gave up after {attempt} attempts; last: {error}")
+        delay = backoff_s(attempt, s.base_delay_s, s.max_delay_s, random.uniform(0.5, 1.0))
+        if retry_after is not None and retry_after.isdigit():
+            delay = min(s.max_delay_s, max(delay, float(retry_after)))
+        return Outcome("retry", error, delay)
+
+    def deliver_due(self, now: datetime | None = None) -> int:
+        """Claim and attempt one batch of due deliveries; returns how many were tried."""
+        now = now or clock.now()
+        with Session(self.engine) as session, session.begin():
+            claimed = self._claim(session, now)
+            bodies = self._bodies(session, claimed) if claimed else {}
+        if not claimed:
+            return 0
+        outcomes = list(
+            self.pool.map(lambda c: self._attempt(bodies[(c.user_id, c.id)], c.attempts), claimed)
+        )
+        finished = clock.now()
+        with Session(self.engine) as session, session.begin():
+            for c, outcome in zip(claimed, outcomes, strict=True):
+                session.execute(
+                    update(PushDelivery)
+                    .where(PushDelivery.user_id == c.user_id, PushDelivery.id == c.id)
+                    .values(**_record(outcome, finished))
+                )
+                metrics.PUSH_DELIVERIES.labels(outcome.state).inc()
+        return len(claimed)
+
+    def next_due_in_s(self, now: datetime | None = None) -> float:
+        """Seconds until the earliest pending delivery is due (``idle_s`` if none)."""
+        with Session(self.engine) as session:
+            due = session.scalar(
+                select(func.min(PushDelivery.next_attempt_at)).where(
+                    PushDelivery.state == "pending"
+                )
+            )
+        if due is None:
+            return self.settings.idle_s
+        wait = (due - (now or clock.now())).total_seconds()
+        return max(0.0, min(self.settings.idle_s, wait))
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set, waking on NOTIFY or when a retry falls due."""
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.listen_dsn, autocommit=True) as listener:
+                    listener.execute(f"LISTEN {PUSH_CHANNEL}")
+                    while not stop.is_set():
+                        if self.deliver_due() >= self.settings.batch:
+                            continue
+                        # wake on NOTIFY, when a retry falls due, or to look at ``stop``
+                        wait = min(self.next_due_in_s(), 5.0)
+                        for _ in listener.notifies(timeout=wait, stop_after=1):
+                            pass
+            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+                log.warning("push worker lost the database: %s; retrying", exc)
+                stop.wait(2.0)
+
+
+def _record(outcome: Outcome, now: datetime) -> dict:
+    if outcome.state == "sent":
+        return {"state": "sent", "finished_at": now, "last_error": None}
+    if outcome.state == "failed":
+        return {"state": "failed", "finished_at": now, "last_error": outcome.error}
+    return {
+        "next_attempt_at": now + timedelta(seconds=outcome.delay_s),
+        "last_error": outcome.error,
+    }
