@@ -32,10 +32,13 @@ migrate: db
 seed: migrate $(SECRET)
 	$(BIN)/flask --app wsgi seed-demo
 
+# The push worker runs beside the API and stops with it.
 run: seed
 	mkdir -p .run/prometheus && rm -f .run/prometheus/*
-	PROMETHEUS_MULTIPROC_DIR=.run/prometheus $(BIN)/gunicorn -c gunicorn.conf.py \
-		--bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app
+	export PROMETHEUS_MULTIPROC_DIR=.run/prometheus; \
+	$(BIN)/flask --app wsgi push-worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app
 
 test: $(BIN)/activate
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"

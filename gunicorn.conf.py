@@ -1,14 +1,24 @@
-"""gunicorn settings for `make run` (sync workers; the API is stateless)."""
+"""gunicorn settings for `make run`.
+
+gevent workers: each request, and each open notification stream (Server-Sent Events
+held open for minutes), is a greenlet rather than a thread, so one worker holds thousands
+of streams while still serving check-ins; psycopg 3 and httpx cooperate with gevent.
+``GUNICORN_WORKER_CLASS=gthread`` switches back to threads (benchmarks compare both).
+"""
 
 import os
 
 from prometheus_client import multiprocess
 
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 2000))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))  # gthread only
 timeout = 30
 graceful_timeout = 20
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+# One shared control socket path per user would make parallel servers (tests, benchmarks,
+# `make run`) step on each other; nothing here uses it.
+control_socket_disable = True
 
 
 def child_exit(server, worker):

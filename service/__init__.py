@@ -13,9 +13,12 @@ from service.checkins.routes import blp as checkins_blp
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
 from service.database import db
+from service.devices.routes import blp as devices_blp
 from service.events.routes import blp as events_blp
 from service.identities.routes import blp as identities_blp
 from service.meetings.routes import blp as meetings_blp
+from service.notifications import outbox
+from service.notifications.routes import blp as notifications_blp
 from service.ops import metrics
 from service.ops.routes import blp as ops_blp
 from service.presence.routes import blp as presence_blp
@@ -34,6 +37,8 @@ API_BLUEPRINTS = (
     meetings_blp,
     rewards_blp,
     events_blp,
+    notifications_blp,
+    devices_blp,
 )
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
 
@@ -65,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     db.init_app(app)
+    outbox.init_app(app)
     errors.init_app(app)
     tokens.init_app(app)
     throttle.init_app(app)
