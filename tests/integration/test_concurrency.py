@@ -183,3 +183,42 @@ def test_racing_checkins_award_each_badge_once(live_app, frozen_clock):
     with live_app.app_context():
         rows = db.session.execute(select(UserBadge.badge, UserBadge.level)).all()
     assert sorted(rows) == [("explorer", 1), ("newbie", 1), ("regular", 1)]
+
+
+def test_racing_senders_never_exceed_a_receivers_daily_cap(live_app):
+    """Two contacts check in near B at the same instant when B's cap has one left: the
+    conditional upsert on B's quota row lets exactly one notification through."""
+    from service.models import NearbyQuota, Notification
+    from tests.conftest import Actions, befriend
+
+    client = live_app.test_client()
+    actions = Actions(client)
+    for round_ in range(4):
+        b, s1, s2 = (actions.register(f"cap{round_}_{n}") for n in "bxy")
+        for sender in (s1, s2):
+            befriend(client, b, sender)
+        client.patch("/api/v1/me", headers=b["headers"], json={"nearby_daily_cap": 1})
+        spot = (10.0 + round_, 10.0)
+        actions.check_in(b, actions.venue(b, *spot))
+        venues = [actions.venue(s, spot[0] + 0.001, spot[1]) for s in (s1, s2)]
+        responses = _race(
+            live_app,
+            2,
+            lambda c, i: c.post(
+                "/api/v1/checkins",
+                headers=(s1, s2)[i]["headers"],
+                json={"venue_id": venues[i]["id"], "location": venues[i]["location"]},
+            ),
+        )
+        assert [r.status_code for r in responses] == [201, 201]
+        with live_app.app_context():
+            session = db.session
+            told = session.scalar(
+                select(func.count()).where(
+                    Notification.user_id == b["user"]["id"], Notification.kind == "nearby"
+                )
+            )
+            sent = session.scalar(
+                select(NearbyQuota.sent).where(NearbyQuota.user_id == b["user"]["id"])
+            )
+        assert (told, sent) == (1, 1)
