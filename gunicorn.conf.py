@@ -28,8 +28,21 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """Load the offline geocoder's trees before the first request needs them (~1 s)."""
+    """Load the offline geocoder's trees before the first request needs them (~1 s);
+    under gevent, end open notification streams as soon as the worker is told to stop, so
+    a restart does not wait out ``graceful_timeout`` and clients reconnect elsewhere."""
     from geo.cities import city_of
     from geo.coords import LatLon
 
     city_of(LatLon(0.0, 0.0))
+    if worker_class == "gevent":
+        import gevent
+
+        from service.notifications.stream import close_all_streams
+
+        def end_streams_on_shutdown():
+            while worker.alive:
+                gevent.sleep(0.5)
+            close_all_streams()
+
+        gevent.spawn(end_streams_on_shutdown)

@@ -159,6 +159,7 @@ def check_in(
             venue=venue,
             venue_position=LatLon(**venue_view["location"]),
             now=now,
+            met=frozenset(meeting["user_id"] for meeting in meetings),
         )
     db_session.flush()
     return {

@@ -96,8 +96,10 @@ def fan_out(
     venue: Venue,
     venue_position: LatLon,
     now: datetime,
+    met: frozenset[int] = frozenset(),
 ) -> int:
-    """Queue the nearby notifications this check-in causes; returns how many."""
+    """Queue the nearby notifications this check-in causes; returns how many. Contacts in
+    ``met`` (this check-in just met them) hear of the meeting instead."""
     if checkin.private or sender.location_sharing == "off" or checkin.effective_at < now - RECENT:
         return 0
     shown = shaping.shown_position(sender.id, sender.location_sharing, venue_position)
@@ -111,6 +113,7 @@ def fan_out(
             "cooldown_since": now - COOLDOWN,
         },
     ).all()
+    rows = [row for row in rows if row.other_id not in met]
     if not rows:
         return 0
     granted = _take_quota(

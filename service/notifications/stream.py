@@ -27,6 +27,7 @@ from service.ops import metrics
 
 log = logging.getLogger(__name__)
 RESYNC = "resync"
+CLOSE = "close"
 RETRY_MS = 3000
 CATCH_UP_PAGE = 100
 CATCH_UP_PAGES = 10
@@ -81,6 +82,13 @@ class Hub:
         for inbox_queue in everyone:
             _replace_with_resync(inbox_queue)
 
+    def close_all(self) -> None:
+        """End every open stream (the worker is shutting down; clients reconnect)."""
+        with self._lock:
+            everyone = [q for queues in self._subscribers.values() for q in queues]
+        for inbox_queue in everyone:
+            inbox_queue.put(CLOSE)
+
     def _listen_forever(self) -> None:
         connected_before = False
         while True:
@@ -122,6 +130,9 @@ def _replace_with_resync(inbox_queue: queue.Queue) -> None:
     inbox_queue.put_nowait(RESYNC)
 
 
+_HUBS: list[Hub] = []
+
+
 def hub_of(app: Flask) -> Hub:
     """The process's hub for this app, created on first use."""
     hub = app.extensions.get("irl_stream_hub")
@@ -129,7 +140,14 @@ def hub_of(app: Flask) -> Hub:
         hub = app.extensions.setdefault(
             "irl_stream_hub", Hub(libpq_dsn(app.config["DATABASE_URL"]))
         )
+        _HUBS.append(hub)
     return hub
+
+
+def close_all_streams() -> None:
+    """End the open streams of this process (called when a worker shuts down)."""
+    for hub in _HUBS:
+        hub.close_all()
 
 
 def _catch_up(app: Flask, user_id: int, last_id: int) -> list[dict]:
@@ -180,6 +198,9 @@ def events(
                 backlog = []
                 yield ": keep-alive\n\n"
                 continue
+            if item == CLOSE:
+                yield ": the server is restarting; reconnect\n\n"
+                return
             if item == RESYNC or "kind" not in item:
                 backlog = _catch_up(app, user_id, newest if item == RESYNC else item["id"] - 1)
             else:

@@ -200,14 +200,16 @@ def test_racing_senders_never_exceed_a_receivers_daily_cap(live_app):
         client.patch("/api/v1/me", headers=b["headers"], json={"nearby_daily_cap": 1})
         spot = (10.0 + round_, 10.0)
         actions.check_in(b, actions.venue(b, *spot))
-        venues = [actions.venue(s, spot[0] + 0.001, spot[1]) for s in (s1, s2)]
+        bodies = [
+            (s["headers"], {"venue_id": v["id"], "location": v["location"]})
+            for s in (s1, s2)
+            for v in [actions.venue(s, spot[0] + 0.001, spot[1])]
+        ]
         responses = _race(
             live_app,
             2,
-            lambda c, i: c.post(
-                "/api/v1/checkins",
-                headers=(s1, s2)[i]["headers"],
-                json={"venue_id": venues[i]["id"], "location": venues[i]["location"]},
+            lambda c, i, bodies=bodies: c.post(
+                "/api/v1/checkins", headers=bodies[i][0], json=bodies[i][1]
             ),
         )
         assert [r.status_code for r in responses] == [201, 201]

@@ -43,6 +43,8 @@ def test_a_meeting_tells_both_people(client, actions, friends, frozen_clock):
         assert note["data"]["venue"] == {"id": cafe["id"], "name": "Le Cafe"}
         assert note["data"]["first_time"] is True
         assert note["message"].endswith("your first time in person!")
+    # the meeting says it all: A is not also told that B is nearby
+    assert [n["kind"] for n in inbox(client, a)["items"]].count("nearby") == 0
 
 
 def test_each_new_badge_is_notified_once(client, actions, friends, frozen_clock):

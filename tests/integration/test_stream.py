@@ -181,3 +181,16 @@ def _inbox(base: str, user: dict) -> list[dict]:
     )
     assert response.status_code == 200
     return response.json()["items"]
+
+
+def test_a_worker_shutdown_ends_open_streams_promptly(tmp_path, people):
+    """SIGTERM ends streams at once (clients reconnect elsewhere) instead of holding the
+    worker for its whole graceful timeout."""
+    _actions, _a, b, _c = people
+    env = process_env(TEST_DATABASE_URL, JWT_SECRET, STREAM_HEARTBEAT_S="30")
+    with running_api(env, tmp_path / "gunicorn.log") as base:
+        stream = Stream(base, b["access_token"])
+        stopping = time.monotonic()
+    stopped = time.monotonic() - stopping
+    stream.close()
+    assert stopped < 5.0
