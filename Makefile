@@ -57,6 +57,7 @@ bench: $(BIN)/activate
 	$(BIN)/python bench/nearby_contacts.py $(BENCH_CONTACTS_ARGS)
 	$(BIN)/python bench/nearby_events.py $(BENCH_EVENTS_ARGS)
 	$(BIN)/python bench/checkin_throughput.py $(BENCH_CHECKINS_ARGS)
+	$(BIN)/python bench/notifications.py $(BENCH_NOTIFY_ARGS)
 
 clean:
 	rm -rf $(VENV) .run
