@@ -32,7 +32,8 @@ def free_port() -> int:
 def running_api(
     database_url: str, *, workers: int, threads: int, log: Path, jwt_secret: str = ""
 ) -> Iterator[str]:
-    """Start gunicorn as ``make run`` does (gthread); yield ``host:port``; always stop it.
+    """Start gunicorn as ``make run`` does (gevent unless GUNICORN_WORKER_CLASS says
+    otherwise); yield ``host:port``; always stop it.
 
     ``jwt_secret`` (default: a random one) lets the caller mint tokens with ``mint_tokens``.
     """

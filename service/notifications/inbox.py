@@ -68,6 +68,13 @@ def mark_read(
     return result.rowcount
 
 
+def newest_id(*, db_session: Session, user_id: int) -> int:
+    """The id of my newest notification (0 if none)."""
+    return db_session.scalar(
+        select(func.coalesce(func.max(Notification.id), 0)).where(Notification.user_id == user_id)
+    )
+
+
 def after(*, db_session: Session, user_id: int, last_id: int, limit: int) -> list[dict]:
     """My notifications newer than ``last_id``, oldest first (a stream's catch-up)."""
     rows = db_session.scalars(

@@ -12,8 +12,20 @@ B's daily cap per B-local day, kept exact when senders race by a conditional ups
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Float, bindparam, exists, func, select, true
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
@@ -30,11 +42,26 @@ COOLDOWN = timedelta(hours=6)
 
 @lru_cache(maxsize=1)
 def _candidates_statement():
-    """Contacts to tell, with their time zone and distance to A's shown point; built once."""
+    """Contacts to tell, with their cap, time zone and distance to A's shown point; built
+    once. Each lateral looks up one contact's row by key (``LIMIT 1`` keeps the planner
+    from hashing all of ``users`` instead), so the cost follows A's contacts, not the
+    size of the tables."""
     sender = bindparam("sender_id")
     shown = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    receiver = (
+        select(User.nearby_radius_m, User.nearby_daily_cap, User.timezone, User.last_timezone)
+        .where(
+            User.id == Relationship.other_id,
+            User.notify_nearby,
+            User.location_sharing != "off",
+            User.nearby_daily_cap > 0,
+        )
+        .limit(1)
+        .lateral("receiver")
+    )
     latest = (
-        select(Checkin.venue_id, Checkin.effective_at)
+        select(Checkin.effective_at, Venue.location, Venue.timezone)
+        .join(Venue, Venue.id == Checkin.venue_id)
         .where(Checkin.user_id == Relationship.other_id, ~Checkin.private)
         .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
         .limit(1)
@@ -49,43 +76,61 @@ def _candidates_statement():
     return (
         select(
             Relationship.other_id,
-            User.nearby_daily_cap,
-            func.coalesce(User.timezone, User.last_timezone, Venue.timezone).label("zone"),
-            geosql.distance_m(Venue.location, shown).label("distance_m"),
+            receiver.c.nearby_daily_cap,
+            func.coalesce(receiver.c.timezone, receiver.c.last_timezone, latest.c.timezone).label(
+                "zone"
+            ),
+            geosql.distance_m(latest.c.location, shown).label("distance_m"),
         )
-        .join(User, User.id == Relationship.other_id)
+        .select_from(Relationship)
+        .join(receiver, true())
         .join(latest, true())
-        .join(Venue, Venue.id == latest.c.venue_id)
         .where(
             Relationship.user_id == sender,
             Relationship.mutual,
-            User.notify_nearby,
-            User.location_sharing != "off",
-            User.nearby_daily_cap > 0,
             latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
-            geosql.within_m(Venue.location, shown, User.nearby_radius_m),
+            geosql.within_m(latest.c.location, shown, receiver.c.nearby_radius_m),
             ~cooling,
         )
         .order_by(Relationship.other_id)
     )
 
 
-def _take_quota(db_session: Session, receivers: list[tuple[int, object, int]]) -> set[int]:
-    """Count one nearby notification for each (receiver, local day, cap) still under its
-    cap; return the receivers that got one. Rows go in id order, so racing fan-outs lock
-    them in the same order."""
-    statement = insert(NearbyQuota).values(
-        [
-            {"user_id": user_id, "local_day": day, "sent": 1, "cap": cap}
-            for user_id, day, cap in receivers
-        ]
+@lru_cache(maxsize=1)
+def _quota_statement():
+    """Count one nearby notification per (receiver, local day) still under its cap, from
+    three arrays; built once. Rows go in receiver order, so racing fan-outs lock them in
+    the same order."""
+    given = (
+        func.unnest(
+            bindparam("user_ids", type_=ARRAY(BigInteger)),
+            bindparam("days", type_=ARRAY(Date)),
+            bindparam("caps", type_=ARRAY(Integer)),
+        )
+        .table_valued("user_id", "local_day", "cap")
+        .render_derived()
     )
-    statement = statement.on_conflict_do_update(
+    statement = insert(NearbyQuota.__table__).from_select(
+        ["user_id", "local_day", "sent", "cap"],
+        select(given.c.user_id, given.c.local_day, literal(1), given.c.cap).order_by(
+            given.c.user_id
+        ),
+    )
+    return statement.on_conflict_do_update(
         index_elements=[NearbyQuota.user_id, NearbyQuota.local_day],
         set_={"sent": NearbyQuota.sent + 1, "cap": statement.excluded.cap},
         where=NearbyQuota.sent < statement.excluded.cap,
     ).returning(NearbyQuota.user_id)
-    return set(db_session.scalars(statement))
+
+
+def _take_quota(db_session: Session, receivers: list[tuple[int, object, int]]) -> set[int]:
+    """The receivers, of ``(receiver, local day, cap)``, that may get one more today."""
+    user_ids, days, caps = zip(*receivers, strict=True)
+    return set(
+        db_session.scalars(
+            _quota_statement(), {"user_ids": list(user_ids), "days": list(days), "caps": list(caps)}
+        )
+    )
 
 
 def fan_out(

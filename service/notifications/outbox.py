@@ -9,10 +9,23 @@ and only if its check-in does, and streams and the push worker act only after co
 import json
 from collections import Counter
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import current_app, has_app_context
-from sqlalchemy import Text, cast, event, exists, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Text,
+    bindparam,
+    cast,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -73,6 +86,41 @@ def _payload(user_id: int, shown: dict) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
+def _insert_statement():
+    """One INSERT of all drafts from parallel arrays (cheaper to send than thousands of
+    parameters); built once. Rows come back in any order, each naming its recipient."""
+    given = (
+        func.unnest(
+            bindparam("user_ids", type_=ARRAY(BigInteger)),
+            bindparam("kinds", type_=ARRAY(Text)),
+            bindparam("actor_ids", type_=ARRAY(BigInteger)),
+            bindparam("messages", type_=ARRAY(Text)),
+            bindparam("datas", type_=ARRAY(Text)),
+            bindparam("quiet", type_=ARRAY(Boolean)),
+        )
+        .table_valued("user_id", "kind", "actor_id", "message", "data", "quiet")
+        .render_derived()
+    )
+    table = Notification.__table__
+    return (
+        insert(table)
+        .from_select(
+            ["user_id", "kind", "actor_id", "message", "data", "quiet", "created_at"],
+            select(
+                given.c.user_id,
+                given.c.kind,
+                given.c.actor_id,
+                given.c.message,
+                cast(given.c.data, JSONB),
+                given.c.quiet,
+                bindparam("now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .returning(*table.c)
+    )
+
+
 def write_pending(db_session: Session) -> list[dict]:
     """Write the queued drafts and announce them; returns what was written."""
     drafts: list[Draft] = db_session.info.pop(_PENDING, None)
@@ -83,21 +131,18 @@ def write_pending(db_session: Session) -> list[dict]:
     drafts = [d for d in drafts if d.user_id in recipients]  # an account deleted meanwhile
     quiet = [in_quiet_hours(now, *recipients[d.user_id][:3]) for d in drafts]
     rows = db_session.execute(
-        insert(Notification).returning(Notification, sort_by_parameter_order=True),
-        [
-            {
-                "user_id": d.user_id,
-                "kind": d.kind,
-                "actor_id": d.actor_id,
-                "message": d.message,
-                "data": d.data,
-                "quiet": q,
-                "created_at": now,
-            }
-            for d, q in zip(drafts, quiet, strict=True)
-        ],
-    ).scalars()
-    written = [(row.user_id, view(row)) for row in rows]
+        _insert_statement(),
+        {
+            "user_ids": [d.user_id for d in drafts],
+            "kinds": [d.kind for d in drafts],
+            "actor_ids": [d.actor_id for d in drafts],
+            "messages": [d.message for d in drafts],
+            "datas": [json.dumps(d.data, default=_iso) for d in drafts],
+            "quiet": quiet,
+            "now": now,
+        },
+    )
+    written = sorted(((row.user_id, view(row)) for row in rows), key=lambda w: w[1]["id"])
     pushed = [
         {"user_id": user_id, "notification_id": shown["id"], "next_attempt_at": now}
         for user_id, shown in written

@@ -90,7 +90,6 @@ class Hub:
             inbox_queue.put(CLOSE)
 
     def _listen_forever(self) -> None:
-        connected_before = False
         while True:
             try:
                 with psycopg.connect(
@@ -98,9 +97,9 @@ class Hub:
                 ) as conn:
                     conn.execute(f"LISTEN {STREAM_CHANNEL}")
                     self.listening.set()
-                    if connected_before:
-                        self._resync_all()
-                    connected_before = True
+                    # Whatever was committed before LISTEN took hold (the first streams
+                    # of this process, or during an outage) is read from the table.
+                    self._resync_all()
                     while True:
                         for note in conn.notifies(timeout=30.0):
                             self._dispatch(note.payload)
@@ -164,6 +163,11 @@ def _catch_up(app: Flask, user_id: int, last_id: int) -> list[dict]:
     return items
 
 
+def _newest_id(app: Flask, user_id: int) -> int:
+    with Session(db.state(app).engine) as session:
+        return inbox.newest_id(db_session=session, user_id=user_id)
+
+
 def _frame(shown: dict) -> str:
     data = json.dumps(shown, default=lambda value: value.isoformat(), separators=(",", ":"))
     return f"id: {shown['id']}\nevent: notification\ndata: {data}\n\n"
@@ -178,10 +182,12 @@ def events(
     inbox_queue = hub.subscribe(user_id)  # before catching up, so nothing falls between
     metrics.OPEN_STREAMS.inc()
     sent: deque[int] = deque(maxlen=REMEMBERED)
-    newest = last_id or 0
     try:
         yield f"retry: {RETRY_MS}\n\n"
-        backlog = _catch_up(app, user_id, last_id) if last_id is not None else []
+        if last_id is None:  # live from now on: the inbox has the past
+            newest, backlog = _newest_id(app, user_id), []
+        else:
+            newest, backlog = last_id, _catch_up(app, user_id, last_id)
         while True:
             for shown in backlog:
                 if shown["id"] not in sent:
