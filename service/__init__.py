@@ -6,15 +6,18 @@ from pathlib import Path
 from flask import Flask
 
 from service import cli, errors
+from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
 from service.auth.routes import blp as auth_blp
 from service.checkins.routes import blp as checkins_blp
+from service.claims.routes import blp as claims_blp
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
 from service.database import db
 from service.devices.routes import blp as devices_blp
 from service.events.routes import blp as events_blp
+from service.footfall.routes import blp as footfall_blp
 from service.identities.routes import blp as identities_blp
 from service.meetings.routes import blp as meetings_blp
 from service.notifications import outbox
@@ -23,6 +26,7 @@ from service.ops import metrics
 from service.ops.routes import blp as ops_blp
 from service.presence.routes import blp as presence_blp
 from service.rewards.routes import blp as rewards_blp
+from service.staff.routes import blp as staff_blp
 from service.users.routes import blp as users_blp
 from service.venues.routes import blp as venues_blp
 
@@ -39,6 +43,10 @@ API_BLUEPRINTS = (
     events_blp,
     notifications_blp,
     devices_blp,
+    claims_blp,
+    staff_blp,
+    footfall_blp,
+    admin_blp,
 )
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
 

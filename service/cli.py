@@ -11,7 +11,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
 from service import clock
+from service.admin import audit
+from service.claims import service as claims
+from service.common.schemas import MAX_ID
 from service.database import db, libpq_dsn
+from service.errors import DomainError
 from service.idempotency import KEY_TTL
 from service.models import IdempotencyKey, NearbyQuota, Notification, PushDelivery, User
 from service.notifications.push import PushSettings, PushWorker
@@ -50,8 +54,38 @@ def make_admin(handle: str) -> None:
     if user is None:
         raise click.ClickException(f"no user with handle {handle!r}")
     user.is_admin = True
+    audit.record(
+        session, admin_id=None, action="user.make_admin", target_type="user", target_id=user.id
+    )
     session.commit()
     click.echo(f"{user.handle} is now an admin")
+
+
+@click.command("approve-claim")
+@with_appcontext
+@click.argument("claim_id", type=click.IntRange(1, MAX_ID))
+def approve_claim(claim_id: int) -> None:
+    """Approve venue claim CLAIM_ID: its claimant owns the venue."""
+    try:
+        claim = claims.approve(db_session=db.session, claim_id=claim_id, admin_id=None)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"claim {claim['id']} approved: {claim['venue_name']} has its owner")
+
+
+@click.command("reject-claim")
+@with_appcontext
+@click.argument("claim_id", type=click.IntRange(1, MAX_ID))
+@click.option("--reason", default=None, help="Shown to the claimant.")
+def reject_claim(claim_id: int, reason: str | None) -> None:
+    """Reject venue claim CLAIM_ID."""
+    try:
+        claims.reject(db_session=db.session, claim_id=claim_id, admin_id=None, reason=reason)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"claim {claim_id} rejected")
 
 
 @click.command("purge-idempotency-keys")
@@ -130,6 +164,8 @@ def init_app(app: Flask) -> None:
     for command in (
         seed_demo,
         make_admin,
+        approve_claim,
+        reject_claim,
         purge_idempotency_keys,
         recompute_rewards,
         push_worker,

@@ -15,6 +15,7 @@ from service.checkins.measure import measure
 from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
 from service.events import attendance
+from service.footfall import rollup as footfall
 from service.meetings.detect import detect
 from service.models import Checkin, User, Venue
 from service.notifications import nearby
@@ -127,6 +128,7 @@ def check_in(
     db_session.flush()
     user.checkin_count += 1
     user.last_timezone = venue.timezone
+    footfall.record(db_session=db_session, checkin=checkin, zone=venue.timezone)
     earned = {"points": 0, "mayorship": None, "badges": []}
     meetings = []
     if not broken:

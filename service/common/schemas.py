@@ -1,5 +1,8 @@
 """Schema pieces shared by several resources."""
 
+from functools import lru_cache
+from zoneinfo import available_timezones
+
 import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate
 
@@ -39,6 +42,17 @@ class StrictSchema(ma.Schema):
         if _unstorable(values):
             raise ValidationError("Text may not contain NUL characters or invalid Unicode.")
         return data
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_zone(name: str) -> None:
+    """Validator: an IANA time zone name."""
+    if name not in _zones():
+        raise ValidationError("Not an IANA time zone name (like Europe/Paris).")
 
 
 def object_id(**kwargs) -> fields.Integer:

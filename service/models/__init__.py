@@ -3,9 +3,11 @@
 from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
 from service.models.event import Event, Rsvp
+from service.models.footfall import VenueVisit
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
 from service.models.notification import Device, NearbyQuota, Notification, PushDelivery
+from service.models.owner import AdminAction, VenueClaim
 from service.models.reward import (
     MayorshipChange,
     UserBadge,
@@ -20,6 +22,7 @@ from service.models.user import User
 from service.models.venue import Venue
 
 __all__ = [
+    "AdminAction",
     "Base",
     "Checkin",
     "Device",
@@ -41,7 +44,9 @@ __all__ = [
     "UserCity",
     "UserVenue",
     "Venue",
+    "VenueClaim",
     "VenueMayor",
     "VenueStaff",
+    "VenueVisit",
     "VenueVisitDay",
 ]

@@ -1,24 +1,11 @@
 """Schemas for my profile and public profiles."""
 
-from functools import lru_cache
-from zoneinfo import available_timezones
-
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.common.schemas import StrictSchema
+from service.common.schemas import StrictSchema, known_zone
 from service.models.user import LOCATION_SHARING
 
 CLOCK_TIME = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _known_zone(name: str) -> None:
-    if name not in _zones():
-        raise ValidationError("Not an IANA time zone name (like Europe/Paris).")
 
 
 def _quiet_hours(user) -> dict | None:
@@ -78,7 +65,7 @@ class MePatchSchema(StrictSchema):
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
     timezone = fields.String(
         allow_none=True,
-        validate=_known_zone,
+        validate=known_zone,
         metadata={
             "description": "IANA zone for quiet hours and the daily cap; null: follow my check-ins"
         },

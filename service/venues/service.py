@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.timezones import timezone_at
+from service.admin import audit
 from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
@@ -83,6 +84,23 @@ def can_edit(user: User, venue: Venue) -> bool:
     return venue.created_by == user.id
 
 
+def get_managed(*, db_session: Session, user: User, venue_id: int) -> Venue:
+    """A live venue its owner or an admin manages (stats, staff); 404 if unknown, 403 for
+    anyone else, a pending claimant included."""
+    venue = get(db_session=db_session, venue_id=venue_id)
+    if not user.is_admin and (venue.owner_id is None or venue.owner_id != user.id):
+        raise Forbidden("Only the venue's owner or an admin can see or change this.")
+    return venue
+
+
+def acting_as_admin(user: User, venue: Venue) -> bool:
+    """True when only the admin role allows ``user`` this (so it must be audited)."""
+    if not user.is_admin:
+        return False
+    rights = venue.owner_id if venue.owner_id is not None else venue.created_by
+    return rights != user.id
+
+
 def update(*, db_session: Session, user: User, venue_id: int, changes: dict) -> dict:
     """Edit a venue (owner, creator before a claim, or admin)."""
     venue = get(db_session=db_session, venue_id=venue_id, for_update=True)
@@ -97,6 +115,15 @@ def update(*, db_session: Session, user: User, venue_id: int, changes: dict) -> 
         venue.timezone = timezone_at(position)
     for key, value in changes.items():
         setattr(venue, key, value.strip() if isinstance(value, str) else value)
+    if acting_as_admin(user, venue):
+        audit.record(
+            db_session,
+            admin_id=user.id,
+            action="venue.update",
+            target_type="venue",
+            target_id=venue.id,
+            details={"fields": sorted(changes) + (["location"] if position else [])},
+        )
     db_session.flush()
     return to_dict(venue, position)
 
@@ -109,6 +136,14 @@ def delete(*, db_session: Session, user: User, venue_id: int) -> None:
             "Only the venue's owner (or its creator before it is claimed) can delete it."
         )
     venue.deleted_at = datetime.now(UTC)
+    if acting_as_admin(user, venue):
+        audit.record(
+            db_session,
+            admin_id=user.id,
+            action="venue.delete",
+            target_type="venue",
+            target_id=venue.id,
+        )
     db_session.flush()
 
 

@@ -1,0 +1,1 @@
+"""Admin endpoints and the audit log of every admin action."""

@@ -1,0 +1,1 @@
+"""Venue claims: a person asks to own a venue, an admin decides."""

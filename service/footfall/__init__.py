@@ -1,0 +1,1 @@
+"""Venue footfall: rollups kept as check-ins arrive, and the owner's statistics."""

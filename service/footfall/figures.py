@@ -1,0 +1,89 @@
+"""Footfall figures as both readers produce them, and the owner's report (pure).
+
+No bucket built from fewer than ``THRESHOLD`` distinct visitors shows a number: it is
+marked suppressed (PRODUCT.md, Privacy). The report never names a visitor.
+"""
+
+from dataclasses import dataclass, field
+
+from service.footfall.grid import Range, bucket_keys, label
+
+THRESHOLD = 5
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass
+class Counts:
+    """What one bucket holds."""
+
+    checkins: int = 0
+    visitors: int = 0
+    new: int = 0
+    meetings: int = 0
+
+
+@dataclass
+class Figures:
+    """The totals, each bucket's counts (by bucket key) and each weekday-hour cell's."""
+
+    total: Counts = field(default_factory=Counts)
+    buckets: dict = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)
+
+
+def _shown(counts: Counts) -> dict:
+    if counts.visitors < THRESHOLD:
+        return {
+            "checkins": None,
+            "visitors": None,
+            "new_visitors": None,
+            "returning_visitors": None,
+            "meetings": None,
+            "suppressed": True,
+        }
+    return {
+        "checkins": counts.checkins,
+        "visitors": counts.visitors,
+        "new_visitors": counts.new,
+        "returning_visitors": counts.visitors - counts.new,
+        "meetings": counts.meetings,
+        "suppressed": False,
+    }
+
+
+def _cell(counts: Counts) -> dict:
+    if counts.visitors < THRESHOLD:
+        return {"checkins": None, "suppressed": True}
+    return {"checkins": counts.checkins, "suppressed": False}
+
+
+def report(span: Range, figures: Figures) -> dict:
+    """The owner's view of ``figures``: totals, one entry per bucket, the 7x24 weekday x
+    hour grid (Monday first, local hours) and the peak hour, suppression applied."""
+    total = _shown(figures.total)
+    grid = [[_cell(figures.cells.get((w, h), Counts())) for h in range(24)] for w in range(7)]
+    shown_cells = [
+        (cell["checkins"], -w, -h)
+        for w, row in enumerate(grid)
+        for h, cell in enumerate(row)
+        if not cell["suppressed"]
+    ]
+    peak = None
+    if shown_cells:
+        checkins, w, h = max(shown_cells)
+        peak = {"weekday": -w, "weekday_name": WEEKDAYS[-w], "hour": -h, "checkins": checkins}
+    return {
+        "suppressed": total["suppressed"],
+        "total_checkins": total["checkins"],
+        "unique_visitors": total["visitors"],
+        "new_visitors": total["new_visitors"],
+        "returning_visitors": total["returning_visitors"],
+        "meetings": total["meetings"],
+        "series": [
+            {"start": label(key, span.zone), **_shown(figures.buckets.get(key, Counts()))}
+            for key in bucket_keys(span)
+        ],
+        "weekday_hour": grid,
+        "peak_hour": peak,
+        "suppression_threshold": THRESHOLD,
+    }

@@ -1,0 +1,86 @@
+"""Footfall figures straight from the check-ins, in any time zone.
+
+The reference the rollup is tested against, and the path for a ``tz`` other than the
+venue's (the rollup's days and hours are the venue's own). Same rules: only check-ins
+that count as footfall, staff left out, a visitor new in a bucket when their first
+counted check-in here ever falls in it.
+"""
+
+from sqlalchemy import Date, Integer, and_, cast, extract, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from service.footfall.figures import Counts, Figures
+from service.footfall.grid import Range
+from service.footfall.rollup import NOT_FOOTFALL
+from service.models import Checkin, VenueStaff
+
+
+def _counted(venue_id: int):
+    staff = select(VenueStaff.user_id).where(VenueStaff.venue_id == venue_id)
+    return and_(
+        Checkin.venue_id == venue_id,
+        Checkin.user_id.not_in(staff),
+        *[~Checkin.reasons.contains([{"code": code}]) for code in sorted(NOT_FOOTFALL)],
+    )
+
+
+def _local_parts(at, zone: str):
+    """Local time, local day, weekday (Monday 0), hour and the local hour's start."""
+    local = func.timezone(zone, at)
+    return {
+        "day": cast(local, Date),
+        "weekday": cast(extract("isodow", local), Integer) - 1,
+        "hour": cast(extract("hour", local), Integer),
+        # the hour's start keeps the offset in force at ``at``
+        "hour_start": at - (local - func.date_trunc("hour", local)),
+    }
+
+
+def _bucket(parts: dict, granularity: str):
+    if granularity == "hour":
+        return parts["hour_start"]
+    if granularity == "day":
+        return parts["day"]
+    return cast(parts["day"] - parts["weekday"], Date)
+
+
+def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
+    """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone``."""
+    counted = _counted(venue_id)
+    firsts = (
+        select(Checkin.user_id, func.min(Checkin.effective_at).label("first_at"))
+        .where(counted)
+        .group_by(Checkin.user_id)
+        .subquery("firsts")
+    )
+    parts = _local_parts(Checkin.effective_at, span.zone)
+    first_parts = _local_parts(firsts.c.first_at, span.zone)
+    bucket = _bucket(parts, span.granularity).label("bucket")
+    new_in_range = and_(firsts.c.first_at >= span.start, firsts.c.first_at < span.end)
+    new_in_bucket = _bucket(first_parts, span.granularity) == _bucket(parts, span.granularity)
+    weekday, hour = parts["weekday"].label("weekday"), parts["hour"].label("hour")
+    distinct_users = func.count(Checkin.user_id.distinct())
+    rows = db_session.execute(
+        select(
+            func.grouping(bucket, weekday, hour).label("set"),
+            bucket,
+            weekday,
+            hour,
+            func.count().label("checkins"),
+            distinct_users.label("visitors"),
+            distinct_users.filter(new_in_range).label("new_in_range"),
+            distinct_users.filter(new_in_bucket).label("new_in_bucket"),
+        )
+        .join(firsts, firsts.c.user_id == Checkin.user_id)
+        .where(counted, Checkin.effective_at >= span.start, Checkin.effective_at < span.end)
+        .group_by(func.grouping_sets(tuple_(), tuple_(bucket), tuple_(weekday, hour)))
+    ).all()
+    result = Figures()
+    for row in rows:
+        if row.set == 0b111:
+            result.total = Counts(row.checkins, row.visitors, row.new_in_range)
+        elif row.set == 0b011:
+            result.buckets[row.bucket] = Counts(row.checkins, row.visitors, row.new_in_bucket)
+        else:
+            result.cells[(row.weekday, row.hour)] = Counts(row.checkins, row.visitors)
+    return result

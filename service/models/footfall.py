@@ -1,0 +1,51 @@
+"""Footfall rollup: one row per visitor, venue and local hour, kept as check-ins arrive.
+
+It holds only check-ins that count as footfall (not ``too_far``, ``too_fast`` or
+``imprecise``), and keeps the user so staff can be left out at query time. Distinct
+visitors of any range come from it without DISTINCT: a row is the visitor's first in a
+range exactly when the visitor's previous visit (``prev_day``, or ``prev_cell_day`` for
+the same weekday and hour) lies before the range.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import Base
+
+
+class VenueVisit(Base):
+    """A visitor's check-ins at a venue within one local hour."""
+
+    __tablename__ = "venue_visits"
+    __table_args__ = (
+        Index("ix_venue_visits_user_venue_hour", "user_id", "venue_id", "hour_start"),
+        Index(
+            "ix_venue_visits_user_venue_cell",
+            "user_id",
+            "venue_id",
+            "weekday",
+            "local_hour",
+            "hour_start",
+        ),
+    )
+
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), primary_key=True, comment="start of the local hour"
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    local_day: Mapped[date] = mapped_column(Date, nullable=False)
+    weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False, comment="Monday = 0")
+    local_hour: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    checkins: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_of_day: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    prev_day: Mapped[date | None] = mapped_column(
+        Date, comment="the visitor's previous day here (on the day's first row)"
+    )
+    prev_cell_day: Mapped[date | None] = mapped_column(
+        Date, comment="the visitor's previous day here at this weekday and hour"
+    )

@@ -1,0 +1,1 @@
+"""A venue's staff, listed by its owner: left out of its footfall and mayorship."""

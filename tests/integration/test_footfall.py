@@ -1,0 +1,262 @@
+"""Venue footfall: who may see it, what counts, suppression, DST, CSV, rollup = raw."""
+
+import csv
+import io
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from service.database import db
+from service.footfall import from_raw, from_rollup
+from service.footfall.grid import make_range
+from tests.conftest import offset_point
+
+NEW_YORK = (40.7306, -73.9866)
+
+
+@pytest.fixture
+def owned(client, actions, runner):
+    """An owner with an approved claim on a New York venue, and an admin."""
+    owner = actions.register()
+    venue = actions.venue(owner, *NEW_YORK, name="Owned Bar")
+    claim = client.post(f"/api/v1/venues/{venue['id']}/claim", headers=owner["headers"], json={})
+    assert claim.status_code == 201
+    assert runner.invoke(args=["approve-claim", str(claim.json["id"])]).exit_code == 0
+    return owner, venue
+
+
+def stats(client, user, venue, **params):
+    return client.get(
+        f"/api/v1/venues/{venue['id']}/stats", headers=user["headers"], query_string=params
+    )
+
+
+def visit(actions, people, venue, **extra):
+    for person in people:
+        response = actions.check_in(person, venue, **extra)
+        assert response.status_code == 201, response.json
+
+
+def test_who_may_see_a_venues_footfall(client, actions, owned, runner):
+    owner, venue = owned
+    stranger = actions.register()
+    claimant = actions.register()
+    pending = client.post(
+        f"/api/v1/venues/{venue['id']}/claim", headers=claimant["headers"], json={}
+    )
+    assert pending.status_code == 409  # it has an owner now
+    other_owner = actions.register()
+    other_venue = actions.venue(other_owner, *offset_point(NEW_YORK, 500))
+    claim = client.post(
+        f"/api/v1/venues/{other_venue['id']}/claim", headers=other_owner["headers"], json={}
+    )
+    waiting = actions.register()
+    third = actions.venue(waiting, *offset_point(NEW_YORK, 900))
+    assert (
+        client.post(f"/api/v1/venues/{third['id']}/claim", headers=waiting["headers"], json={})
+    ).status_code == 201
+    runner.invoke(args=["approve-claim", str(claim.json["id"])])
+    admin = actions.register()
+    runner.invoke(args=["make-admin", admin["user"]["handle"]])
+    for path in ("stats", "stats.csv"):
+        url = f"/api/v1/venues/{venue['id']}/{path}"
+        assert client.get(url, headers=stranger["headers"]).status_code == 403
+        assert client.get(url, headers=other_owner["headers"]).status_code == 403
+        assert client.get(url, headers=owner["headers"]).status_code == 200
+        assert client.get(url, headers=admin["headers"]).status_code == 200
+        assert client.get(url).status_code == 401
+        # a claimant is not an owner before approval, not even the venue's creator
+        third_url = f"/api/v1/venues/{third['id']}/{path}"
+        assert client.get(third_url, headers=waiting["headers"]).status_code == 403
+    assert client.get("/api/v1/venues/999999999/stats", headers=admin["headers"]).status_code == 404
+    audit = client.get("/api/v1/admin/audit", headers=admin["headers"]).json["items"]
+    assert "venue.stats" in [entry["action"] for entry in audit]
+
+
+def test_suppressed_below_five_distinct_visitors(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    four = [actions.register() for _ in range(4)]
+    visit(actions, four, venue)
+    frozen_clock.advance(hours=2)
+    visit(actions, four[:1], venue)  # 5 check-ins, still 4 people
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["suppressed"] is True and body["total_checkins"] is None
+    assert body["series"] == [
+        {
+            "start": "2026-06-10T00:00:00-04:00",
+            "checkins": None,
+            "visitors": None,
+            "new_visitors": None,
+            "returning_visitors": None,
+            "meetings": None,
+            "suppressed": True,
+        }
+    ]
+    assert body["weekday_hour"][2][12] == {"checkins": None, "suppressed": True}
+    assert body["peak_hour"] is None
+    visit(actions, [actions.register()], venue)
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["suppressed"] is False
+    assert (body["total_checkins"], body["unique_visitors"], body["new_visitors"]) == (6, 5, 5)
+    assert body["series"][0]["visitors"] == 5
+    # 12:00 (four) and 14:00 (two) on a Wednesday: each hour fewer than five people
+    assert body["weekday_hour"][2][12]["suppressed"] and body["weekday_hour"][2][14]["suppressed"]
+
+
+def test_what_counts_as_footfall(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    people = [actions.register() for _ in range(6)]
+    visit(actions, people, venue)
+    far = offset_point(NEW_YORK, 2000)
+    visit(actions, people[:2], venue, lat=far[0], lon=far[1])  # too_far: not there
+    visit(actions, people[:1], venue, accuracy_m=900)  # imprecise
+    frozen_clock.advance(minutes=10)
+    visit(actions, people[:3], venue)  # too_soon: still footfall
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["total_checkins"] == 9 and body["unique_visitors"] == 6
+
+
+def test_staff_are_left_out_and_the_list_is_the_owners(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    people = [actions.register() for _ in range(6)]
+    visit(actions, people, venue)
+    barista = people[0]["user"]["handle"]
+    stranger = actions.register()
+    url = f"/api/v1/venues/{venue['id']}/staff"
+    assert client.put(f"{url}/{barista}", headers=stranger["headers"]).status_code == 403
+    assert client.put(f"{url}/{barista}", headers=owner["headers"]).status_code == 201
+    assert client.put(f"{url}/{barista}", headers=owner["headers"]).status_code == 200
+    assert client.put(f"{url}/nobody_at_all", headers=owner["headers"]).status_code == 404
+    assert [p["handle"] for p in client.get(url, headers=owner["headers"]).json["items"]] == [
+        barista
+    ]
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["unique_visitors"] == 5 and body["total_checkins"] == 5
+    assert client.delete(f"{url}/{barista}", headers=owner["headers"]).status_code == 204
+    assert client.delete(f"{url}/{barista}", headers=owner["headers"]).status_code == 404
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["unique_visitors"] == 6
+
+
+def test_a_daylight_saving_day(client, actions, owned, frozen_clock):
+    """New York falls back on 2026-11-01: that day has 25 hours, two of them 01:00."""
+    owner, venue = owned
+    people = [actions.register() for _ in range(5)]
+    frozen_clock.current = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    visit(actions, people, venue)
+    frozen_clock.current = datetime(2026, 11, 1, 6, 40, tzinfo=UTC)  # 01:40 EST
+    visit(actions, people, venue)
+    frozen_clock.current = datetime(2026, 11, 2, 4, 50, tzinfo=UTC)  # 23:50 EST, Nov 1
+    visit(actions, people, venue)
+    day = {"from": "2026-11-01", "to": "2026-11-01"}
+    hours = stats(client, owner, venue, granularity="hour", **day).json["series"]
+    assert len(hours) == 25
+    by_start = {h["start"]: h["checkins"] for h in hours if not h["suppressed"]}
+    assert by_start == {
+        "2026-11-01T01:00:00-04:00": 5,
+        "2026-11-01T01:00:00-05:00": 5,
+        "2026-11-01T23:00:00-05:00": 5,
+    }
+    days = stats(client, owner, venue, **{"from": "2026-10-31", "to": "2026-11-02"}).json
+    assert [d["checkins"] for d in days["series"]] == [None, 15, None]
+    assert days["weekday_hour"][6][1]["checkins"] == 10  # Sunday 01:00, both of them
+    spring = stats(
+        client, owner, venue, granularity="hour", **{"from": "2026-03-08", "to": "2026-03-08"}
+    ).json["series"]
+    assert len(spring) == 23 and "T02:00" not in " ".join(h["start"] for h in spring)
+    utc = stats(client, owner, venue, tz="UTC", **{"from": "2026-11-01", "to": "2026-11-02"}).json
+    assert utc["source"] == "raw"
+    assert [d["checkins"] for d in utc["series"]] == [10, 5]  # 23:50 EST is Nov 2 in UTC
+
+
+def test_csv_equals_json(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 8, 14, 0, tzinfo=UTC)
+    people = [actions.register() for _ in range(7)]
+    for day in range(3):
+        visit(actions, people[: 5 + day], venue)
+        frozen_clock.advance(days=1)
+    params = {"from": "2026-06-06", "to": "2026-06-12"}
+    body = stats(client, owner, venue, **params).json
+    response = client.get(
+        f"/api/v1/venues/{venue['id']}/stats.csv", headers=owner["headers"], query_string=params
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    number = lambda v: None if v == "" else int(v)  # noqa: E731
+    (total,) = [r for r in rows if r["section"] == "total"]
+    assert number(total["checkins"]) == body["total_checkins"]
+    assert number(total["visitors"]) == body["unique_visitors"]
+    assert number(total["new_visitors"]) == body["new_visitors"]
+    series = [r for r in rows if r["section"] == "day"]
+    assert [r["start"] for r in series] == [b["start"] for b in body["series"]]
+    assert [number(r["checkins"]) for r in series] == [b["checkins"] for b in body["series"]]
+    assert [r["suppressed"] == "true" for r in series] == [b["suppressed"] for b in body["series"]]
+    cells = [r for r in rows if r["section"] == "weekday_hour"]
+    assert len(cells) == 168
+    assert [number(r["checkins"]) for r in cells] == [
+        c["checkins"] for row in body["weekday_hour"] for c in row
+    ]
+    handles = {p["user"]["handle"] for p in people}
+    assert not any(h in response.text or h in str(body) for h in handles)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2026-06-10", "to": "2026-06-01"},
+        {"from": "yesterday"},
+        {"granularity": "minute"},
+        {"tz": "Mars/Olympus"},
+        {"granularity": "hour", "from": "2026-01-01", "to": "2026-03-01"},
+        {"from": "2020-01-01", "to": "2026-01-01"},
+    ],
+)
+def test_bad_stats_queries(client, owned, params):
+    owner, venue = owned
+    response = stats(client, owner, venue, **params)
+    assert response.status_code == 422 and response.json["message"]
+
+
+def test_rollups_equal_raw_aggregation_after_random_checkins(
+    client, actions, owned, frozen_clock, app
+):
+    owner, venue = owned
+    rng = random.Random(7)
+    other = actions.venue(owner, *offset_point(NEW_YORK, 60), name="Next door")
+    people = [actions.register() for _ in range(12)]
+    client.put(
+        f"/api/v1/venues/{venue['id']}/staff/{people[0]['user']['handle']}",
+        headers=owner["headers"],
+    )
+    frozen_clock.current = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
+    for _ in range(260):
+        frozen_clock.advance(minutes=rng.randint(5, 240))
+        person = rng.choice(people)
+        where = venue if rng.random() < 0.8 else other
+        extra = {}
+        if rng.random() < 0.25:  # an offline check-in replayed up to 20 hours late
+            extra["client_time"] = (
+                frozen_clock.current - timedelta(minutes=rng.randint(1, 1200))
+            ).isoformat()
+        if rng.random() < 0.1:
+            extra["accuracy_m"] = 900  # imprecise: not footfall
+        assert actions.check_in(person, where, **extra).status_code == 201
+    with app.app_context():
+        session = db.session
+        for first, last, granularity in (
+            (date(2026, 10, 20), frozen_clock.current.date(), "day"),
+            (date(2026, 10, 25), date(2026, 11, 7), "day"),
+            (date(2026, 10, 20), frozen_clock.current.date(), "week"),
+            (date(2026, 10, 29), date(2026, 11, 4), "hour"),
+        ):
+            span = make_range(first, last, "America/New_York", granularity)
+            fast = from_rollup.figures(session, venue["id"], span)
+            slow = from_raw.figures(session, venue["id"], span)
+            assert fast.total.checkins > 0
+            assert fast == slow, (first, last, granularity)
