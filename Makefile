@@ -10,13 +10,23 @@ WORKERS ?= 4
 SECRET := .secrets/jwt_secret
 export DATABASE_URL TEST_DATABASE_URL
 
-.PHONY: run test lint format migrate seed db bench clean
+.PHONY: run test lint format migrate seed db bench clean browser
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
 	touch $(BIN)/activate
+
+# The owner dashboard's chart library, from the npm registry (served locally, no CDN).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium for the dashboard's end-to-end test (installed when running as root).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is missing: the dashboard test will be skipped (apt-get install chromium)"
 
 $(SECRET):
 	mkdir -p .secrets && chmod 700 .secrets
@@ -33,14 +43,14 @@ seed: migrate $(SECRET)
 	$(BIN)/flask --app wsgi seed-demo
 
 # The push worker runs beside the API and stops with it.
-run: seed
+run: seed node_modules/.package-lock.json
 	mkdir -p .run/prometheus && rm -f .run/prometheus/*
 	export PROMETHEUS_MULTIPROC_DIR=.run/prometheus; \
 	$(BIN)/flask --app wsgi push-worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app
 
-test: $(BIN)/activate
+test: $(BIN)/activate node_modules/.package-lock.json browser
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
 	$(BIN)/pytest
 

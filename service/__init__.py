@@ -14,6 +14,7 @@ from service.checkins.routes import blp as checkins_blp
 from service.claims.routes import blp as claims_blp
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
+from service.dashboard.routes import blp as dashboard_blp
 from service.database import db
 from service.devices.routes import blp as devices_blp
 from service.events.routes import blp as events_blp
@@ -87,5 +88,6 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(ops_blp)
+    app.register_blueprint(dashboard_blp)
     cli.init_app(app)
     return app

@@ -59,7 +59,7 @@ class StatsSchema(StrictSchema):
     """A venue's footfall: aggregates only, never who visited."""
 
     venue_id = fields.Integer()
-    from_ = fields.Date(data_key="from")
+    from_ = fields.Date(data_key="from", attribute="from")
     to = fields.Date()
     granularity = fields.String()
     tz = fields.String()

@@ -182,6 +182,7 @@ def test_csv_equals_json(client, actions, owned, frozen_clock):
         frozen_clock.advance(days=1)
     params = {"from": "2026-06-06", "to": "2026-06-12"}
     body = stats(client, owner, venue, **params).json
+    assert (body["from"], body["to"], body["tz"]) == ("2026-06-06", "2026-06-12", venue["timezone"])
     response = client.get(
         f"/api/v1/venues/{venue['id']}/stats.csv", headers=owner["headers"], query_string=params
     )
