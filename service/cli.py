@@ -16,6 +16,7 @@ from service.claims import service as claims
 from service.common.schemas import MAX_ID
 from service.database import db, libpq_dsn
 from service.errors import DomainError
+from service.footfall import backfill
 from service.idempotency import KEY_TTL
 from service.models import IdempotencyKey, NearbyQuota, Notification, PushDelivery, User
 from service.notifications.push import PushSettings, PushWorker
@@ -114,6 +115,17 @@ def recompute_rewards(quiet: bool) -> None:
     )
 
 
+@click.command("rebuild-footfall")
+@click.option("--venue", "venue_id", type=click.IntRange(1, MAX_ID), help="Only this venue.")
+@with_appcontext
+def rebuild_footfall(venue_id: int | None) -> None:
+    """Recompute the footfall rollup from the check-in history (idempotent)."""
+    started = time.perf_counter()
+    rows = backfill.rebuild(db_session=db.session, venue_id=venue_id)
+    db.session.commit()
+    click.echo(f"{rows} visit rows from the history in {time.perf_counter() - started:.1f} s")
+
+
 @click.command("push-worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @with_appcontext
@@ -168,6 +180,7 @@ def init_app(app: Flask) -> None:
         reject_claim,
         purge_idempotency_keys,
         recompute_rewards,
+        rebuild_footfall,
         push_worker,
         purge_notifications,
     ):

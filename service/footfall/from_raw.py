@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.footfall.figures import Counts, Figures
 from service.footfall.grid import Range
-from service.footfall.rollup import NOT_FOOTFALL
+from service.footfall.rollup import counts_sql
 from service.models import Checkin, VenueStaff
 
 
@@ -20,7 +20,7 @@ def _counted(venue_id: int):
     return and_(
         Checkin.venue_id == venue_id,
         Checkin.user_id.not_in(staff),
-        *[~Checkin.reasons.contains([{"code": code}]) for code in sorted(NOT_FOOTFALL)],
+        counts_sql(Checkin.reasons),
     )
 
 

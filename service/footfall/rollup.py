@@ -37,6 +37,11 @@ def counts(reasons: list[dict]) -> bool:
     return not any(reason["code"] in NOT_FOOTFALL for reason in reasons)
 
 
+def counts_sql(reasons_column):
+    """The same test in SQL, over a check-ins ``reasons`` JSONB column."""
+    return and_(*[~reasons_column.contains([{"code": code}]) for code in sorted(NOT_FOOTFALL)])
+
+
 def local_hour(at: datetime, zone: str) -> tuple[datetime, date, int, int]:
     """``(start of the local hour as UTC, local day, weekday Monday=0, hour)`` of ``at``.
 
