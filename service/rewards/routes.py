@@ -40,7 +40,7 @@ class MyBadges(MethodView):
     def get(self):
         """My badges and the check-ins that unlocked them"""
         return {
-            "items": service.badges_of(db_session=db.session, user_id=current_user_id()),
+            "items": service.badges_of(db_session=db.session, user_id=current_user_id(), own=True),
             "next_cursor": None,
         }
 

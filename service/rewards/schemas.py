@@ -31,8 +31,8 @@ class EarnedBadgeSchema(StrictSchema):
     name = fields.String()
     description = fields.String()
     level = fields.Integer()
-    awarded_at = fields.DateTime()
-    checkin_id = fields.Integer(allow_none=True)
+    awarded_at = fields.DateTime(metadata={"description": "for others' badges: the day (UTC)"})
+    checkin_id = fields.Integer(allow_none=True, metadata={"description": "mine only"})
 
 
 class EarnedBadgesSchema(PageSchema):

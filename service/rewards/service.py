@@ -29,8 +29,10 @@ def catalogue() -> list[dict]:
     ]
 
 
-def badges_of(*, db_session: Session, user_id: int) -> list[dict]:
-    """A user's badges, newest first."""
+def badges_of(*, db_session: Session, user_id: int, own: bool = False) -> list[dict]:
+    """A user's badges, newest first. Only their owner sees which check-in unlocked each
+    and when to the second; anyone else gets the day (a Night Owl's hour would say when
+    they were out)."""
     rows = db_session.scalars(
         select(UserBadge)
         .where(UserBadge.user_id == user_id)
@@ -46,8 +48,10 @@ def badges_of(*, db_session: Session, user_id: int) -> list[dict]:
                     "name": badge.name,
                     "description": badge.description,
                     "level": held.level,
-                    "awarded_at": held.awarded_at,
-                    "checkin_id": held.checkin_id,
+                    "awarded_at": held.awarded_at
+                    if own
+                    else held.awarded_at.replace(hour=0, minute=0, second=0, microsecond=0),
+                    "checkin_id": held.checkin_id if own else None,
                 }
             )
     return items
