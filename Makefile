@@ -68,6 +68,7 @@ bench: $(BIN)/activate
 	$(BIN)/python bench/nearby_events.py $(BENCH_EVENTS_ARGS)
 	$(BIN)/python bench/checkin_throughput.py $(BENCH_CHECKINS_ARGS)
 	$(BIN)/python bench/notifications.py $(BENCH_NOTIFY_ARGS)
+	$(BIN)/python bench/footfall.py $(BENCH_FOOTFALL_ARGS)
 
 clean:
 	rm -rf $(VENV) .run

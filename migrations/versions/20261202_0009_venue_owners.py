@@ -166,6 +166,12 @@ def upgrade() -> None:
         "ALTER TABLE venue_visits "
         "ADD CONSTRAINT pk_venue_visits PRIMARY KEY USING INDEX pk_venue_visits"
     )
+    # Stats read it with index-only scans, which need the visibility map current: vacuum
+    # after 2 % new rows, not the default 20 % (months of traffic at a busy venue).
+    op.execute(
+        "ALTER TABLE venue_visits SET (autovacuum_vacuum_insert_scale_factor = 0.02, "
+        "autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05)"
+    )
     op.execute(BACKFILL)
     op.create_index(
         "ix_venue_visits_user_venue_cell",
