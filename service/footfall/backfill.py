@@ -5,7 +5,7 @@ and counts the check-ins would have produced arriving one by one."""
 from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select
 from sqlalchemy.orm import Session
 
-from service.footfall.rollup import counts_sql
+from service.footfall.rollup import VISIT_COLUMNS, counts_sql
 from service.models import Checkin, Venue, VenueVisit
 
 
@@ -59,18 +59,7 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
     db_session.execute(clear)
     db_session.execute(
         insert(table).from_select(
-            [
-                "venue_id",
-                "hour_start",
-                "user_id",
-                "local_day",
-                "weekday",
-                "local_hour",
-                "checkins",
-                "first_of_day",
-                "prev_day",
-                "prev_cell_day",
-            ],
+            VISIT_COLUMNS,
             rows,
         )
     )

@@ -30,6 +30,18 @@ from sqlalchemy.orm import Session, aliased
 from service.models import Checkin, VenueVisit
 
 NOT_FOOTFALL = frozenset({"imprecise", "too_far", "too_fast"})
+VISIT_COLUMNS = [
+    "venue_id",
+    "hour_start",
+    "user_id",
+    "local_day",
+    "weekday",
+    "local_hour",
+    "checkins",
+    "first_of_day",
+    "prev_day",
+    "prev_cell_day",
+]
 
 
 def counts(reasons: list[dict]) -> bool:
@@ -94,18 +106,7 @@ def _record_statement():
     table = VenueVisit.__table__
     later = aliased(VenueVisit)
     statement = insert(table).from_select(
-        [
-            "venue_id",
-            "hour_start",
-            "user_id",
-            "local_day",
-            "weekday",
-            "local_hour",
-            "checkins",
-            "first_of_day",
-            "prev_day",
-            "prev_cell_day",
-        ],
+        VISIT_COLUMNS,
         select(
             venue_id,
             hour_start,
