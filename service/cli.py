@@ -18,7 +18,14 @@ from service.database import db, libpq_dsn
 from service.errors import DomainError
 from service.footfall import backfill
 from service.idempotency import KEY_TTL
-from service.models import IdempotencyKey, NearbyQuota, Notification, PushDelivery, User
+from service.models import (
+    IdempotencyKey,
+    NearbyQuota,
+    Notification,
+    PushDelivery,
+    RefreshToken,
+    User,
+)
 from service.notifications.push import PushSettings, PushWorker
 from service.rewards.recompute import recompute
 from service.seed import demo
@@ -101,6 +108,16 @@ def purge_idempotency_keys() -> None:
     click.echo(f"deleted {result.rowcount} expired keys")
 
 
+@click.command("purge-refresh-tokens")
+@with_appcontext
+def purge_refresh_tokens() -> None:
+    """Delete refresh tokens that expired (used, revoked or not)."""
+    session = db.session
+    result = session.execute(delete(RefreshToken).where(RefreshToken.expires_at < clock.now()))
+    session.commit()
+    click.echo(f"deleted {result.rowcount} expired refresh tokens")
+
+
 @click.command("recompute-rewards")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
@@ -179,6 +196,7 @@ def init_app(app: Flask) -> None:
         approve_claim,
         reject_claim,
         purge_idempotency_keys,
+        purge_refresh_tokens,
         recompute_rewards,
         rebuild_footfall,
         push_worker,

@@ -2,19 +2,18 @@
 
 from flask.views import MethodView
 
-from service.auth import service
+from service.auth import service, sessions
 from service.auth.schemas import (
     LoginSchema,
+    LogoutSchema,
     RefreshSchema,
     RegisteredSchema,
     RegisterSchema,
     TokensSchema,
 )
-from service.auth.tokens import issue_tokens, user_id_from_refresh
 from service.common.blueprint import Blueprint
 from service.database import db
 from service.errors import Unauthorized
-from service.models import User
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
 
@@ -27,8 +26,9 @@ class Register(MethodView):
     def post(self, payload):
         """Create an account and sign in"""
         user = service.register(db_session=db.session, **payload)
+        tokens = sessions.issue(db.session, user)
         db.session.commit()
-        return {"user": user, **issue_tokens(user)}
+        return {"user": user, **tokens}
 
 
 @blp.route("/login")
@@ -40,7 +40,9 @@ class Login(MethodView):
     def post(self, payload):
         """Sign in with a handle or email and a password"""
         user = service.authenticate(db_session=db.session, **payload)
-        return issue_tokens(user)
+        tokens = sessions.issue(db.session, user)
+        db.session.commit()
+        return tokens
 
 
 @blp.route("/refresh")
@@ -49,8 +51,23 @@ class Refresh(MethodView):
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Invalid refresh token")
     def post(self, payload):
-        """Trade a refresh token for a new token pair"""
-        user = db.session.get(User, user_id_from_refresh(payload["refresh_token"]))
-        if user is None:
-            raise Unauthorized("Unknown user.")
-        return issue_tokens(user)
+        """Trade a refresh token for a new pair (each refresh token works once)"""
+        _user, tokens, fresh = sessions.rotate(db.session, payload["refresh_token"])
+        db.session.commit()
+        if not fresh:
+            raise Unauthorized(
+                "This refresh token was already used or revoked; every token of that "
+                "sign-in is now revoked. Sign in again."
+            )
+        return tokens
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.arguments(LogoutSchema)
+    @blp.response(204)
+    @blp.alt_response(401, response="DEFAULT_ERROR", description="Invalid refresh token")
+    def post(self, payload):
+        """Sign out: revoke this sign-in's refresh tokens (or every sign-in's)"""
+        sessions.revoke(db.session, payload["refresh_token"], payload["everywhere"])
+        db.session.commit()

@@ -36,6 +36,12 @@ class RefreshSchema(StrictSchema):
     refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
 
 
+class LogoutSchema(RefreshSchema):
+    """The refresh token of the sign-in to end; ``everywhere`` ends all of them."""
+
+    everywhere = fields.Boolean(load_default=False)
+
+
 class TokensSchema(StrictSchema):
     """An access/refresh token pair."""
 

@@ -3,14 +3,7 @@
 from functools import wraps
 
 from flask import Flask, g
-from flask_jwt_extended import (
-    create_access_token,
-    create_refresh_token,
-    decode_token,
-    get_jwt_identity,
-    verify_jwt_in_request,
-)
-from jwt import PyJWTError
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 
 from service.database import db
 from service.errors import Unauthorized, error_response
@@ -33,27 +26,6 @@ def init_app(app: Flask) -> None:
     jwt.needs_fresh_token_loader(lambda header, payload: _unauthorized("Fresh token required."))
     jwt.revoked_token_loader(lambda header, payload: _unauthorized("Token has been revoked."))
     jwt.user_lookup_error_loader(lambda header, payload: _unauthorized("Unknown user."))
-
-
-def issue_tokens(user: User) -> dict:
-    """Return a fresh access/refresh token pair for the user."""
-    identity = str(user.id)
-    return {
-        "access_token": create_access_token(identity=identity),
-        "refresh_token": create_refresh_token(identity=identity),
-        "token_type": "Bearer",
-    }
-
-
-def user_id_from_refresh(token: str) -> int:
-    """Validate a refresh token and return its user id; 401 otherwise."""
-    try:
-        claims = decode_token(token)
-    except PyJWTError as exc:
-        raise Unauthorized("Invalid or expired refresh token.") from exc
-    if claims.get("type") != "refresh":
-        raise Unauthorized("That is not a refresh token.")
-    return int(claims["sub"])
 
 
 def login_required(view):

@@ -18,6 +18,7 @@ from service.models.reward import (
     VenueVisitDay,
 )
 from service.models.social import Follow, Identity, PendingFollow, Relationship
+from service.models.token import RefreshToken
 from service.models.user import User
 from service.models.venue import Venue
 
@@ -37,6 +38,7 @@ __all__ = [
     "PendingFollow",
     "PointsEntry",
     "PushDelivery",
+    "RefreshToken",
     "Relationship",
     "Rsvp",
     "User",
