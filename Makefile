@@ -7,8 +7,10 @@ PORT ?= 8000
 DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl_test
 WORKERS ?= 4
+# Rate-limit counters shared by every worker when a local Redis answers (else per process).
+REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis://127.0.0.1:6379/0)
 SECRET := .secrets/jwt_secret
-export DATABASE_URL TEST_DATABASE_URL
+export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
 .PHONY: run test lint format migrate seed db bench clean browser
 

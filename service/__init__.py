@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from service import cli, errors
+from service import cli, errors, ratelimit
 from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
@@ -89,5 +89,6 @@ def create_app(config: dict | None = None) -> Flask:
         api.register_blueprint(blueprint)
     app.register_blueprint(ops_blp)
     app.register_blueprint(dashboard_blp)
+    ratelimit.init_app(app, exempt=(ops_blp, dashboard_blp))
     cli.init_app(app)
     return app

@@ -33,7 +33,15 @@ class Config:
         self.JWT_TOKEN_LOCATION = ["headers"]
         self.JWT_ERROR_MESSAGE_KEY = "message"
 
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Rate-limit counters: Redis when REDIS_URL is set (shared by all workers), else memory.
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RATELIMIT_STORAGE_URI = os.environ.get(
+            "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
+        )
+        self.RATE_LIMIT_WRITES = os.environ.get("RATE_LIMIT_WRITES", "120 per minute")
+        self.RATE_LIMIT_READS = os.environ.get("RATE_LIMIT_READS", "600 per minute")
+        self.RATE_LIMIT_NEARBY = os.environ.get("RATE_LIMIT_NEARBY", "60 per minute")
+        self.RATE_LIMIT_AUTH = os.environ.get("RATE_LIMIT_AUTH", "30 per minute")
         self.LOGIN_FAILURES_PER_WINDOW = _int("LOGIN_FAILURES_PER_WINDOW", 10)
         self.LOGIN_FAILURE_WINDOW_S = _int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
         self.CHECKINS_PER_HOUR = _int("CHECKINS_PER_HOUR", 30)

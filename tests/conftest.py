@@ -55,6 +55,11 @@ def base_app(engine):
             "DB_POOL_SIZE": 25,
             "DB_MAX_OVERFLOW": 10,
             "TESTING": True,
+            # generous: tests make many requests as one user; test_rate_limits tightens them
+            "RATE_LIMIT_WRITES": "100000 per minute",
+            "RATE_LIMIT_READS": "100000 per minute",
+            "RATE_LIMIT_NEARBY": "100000 per minute",
+            "RATE_LIMIT_AUTH": "100000 per minute",
         }
     )
     yield app
@@ -99,7 +104,11 @@ def _truncate(engine) -> None:
 
 
 def _reset_limiter(app) -> None:
+    from service.ratelimit import limiter
+
     app.extensions["irl_login_limiter"].storage.reset()
+    with app.app_context():
+        limiter.reset()
 
 
 @pytest.fixture

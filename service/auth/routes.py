@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from service import ratelimit
 from service.auth import service, sessions
 from service.auth.schemas import (
     LoginSchema,
@@ -23,6 +24,7 @@ class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, RegisteredSchema)
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Handle or email taken")
+    @ratelimit.sign_in
     def post(self, payload):
         """Create an account and sign in"""
         user = service.register(db_session=db.session, **payload)
@@ -37,6 +39,7 @@ class Login(MethodView):
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Wrong login or password")
     @blp.alt_response(429, response="DEFAULT_ERROR", description="Too many failed logins")
+    @ratelimit.sign_in
     def post(self, payload):
         """Sign in with a handle or email and a password"""
         user = service.authenticate(db_session=db.session, **payload)
@@ -50,6 +53,7 @@ class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Invalid refresh token")
+    @ratelimit.sign_in
     def post(self, payload):
         """Trade a refresh token for a new pair (each refresh token works once)"""
         _user, tokens, fresh = sessions.rotate(db.session, payload["refresh_token"])
@@ -67,6 +71,7 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema)
     @blp.response(204)
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Invalid refresh token")
+    @ratelimit.sign_in
     def post(self, payload):
         """Sign out: revoke this sign-in's refresh tokens (or every sign-in's)"""
         sessions.revoke(db.session, payload["refresh_token"], payload["everywhere"])

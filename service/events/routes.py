@@ -3,7 +3,7 @@
 from flask.views import MethodView
 
 from geo.coords import LatLon
-from service import clock
+from service import clock, ratelimit
 from service.auth.tokens import current_user, current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
@@ -48,6 +48,7 @@ class NearbyEvents(MethodView):
     @blp.arguments(NearbyEventsQuerySchema, location="query")
     @blp.response(200, NearbyEventsPageSchema)
     @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": {"type": "object"}}}}})
+    @ratelimit.nearby
     def get(self, args):
         """Events near a position overlapping a time window, nearest first"""
         start, end = service.default_window(args.get("from_"), args.get("to"), clock.now())

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 
 from geo.coords import LatLon
-from service import clock
+from service import clock, ratelimit
 from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
@@ -59,6 +59,7 @@ class NearbyContacts(MethodView):
     @blp.arguments(NearbyContactsQuerySchema, location="query")
     @blp.response(200, NearbyContactsPageSchema)
     @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": {"type": "object"}}}}})
+    @ratelimit.nearby
     def get(self, args):
         """My contacts seen in the last 3 hours near a position, nearest first"""
         items = service.nearby_contacts(

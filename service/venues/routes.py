@@ -3,6 +3,7 @@
 from flask.views import MethodView
 
 from geo.coords import LatLon
+from service import ratelimit
 from service.auth.tokens import current_user
 from service.common import cursor
 from service.common.blueprint import Blueprint
@@ -54,6 +55,7 @@ class NearbyVenues(MethodView):
     @blp.arguments(NearbyVenuesQuerySchema, location="query")
     @blp.response(200, NearbyVenuesPageSchema)
     @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": FEATURE_COLLECTION}}}})
+    @ratelimit.nearby
     def get(self, args):
         """Venues near a position, nearest first"""
         (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
