@@ -12,7 +12,7 @@ REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis:/
 SECRET := .secrets/jwt_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test lint format migrate seed db bench clean browser
+.PHONY: run test lint format migrate seed db bench clean browser fuzz
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ run: seed node_modules/.package-lock.json
 test: $(BIN)/activate node_modules/.package-lock.json browser
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
 	$(BIN)/pytest
+
+# Schemathesis on the live API, 100 examples per operation (reports in test-artifacts/fuzz).
+fuzz: $(BIN)/activate
+	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
+	$(BIN)/python scripts/fuzz_api.py --examples 100
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .

@@ -19,6 +19,9 @@ accesslog = "-" if os.environ.get("ACCESS_LOG") else None
 # One shared control socket path per user would make parallel servers (tests, benchmarks,
 # `make run`) step on each other; nothing here uses it.
 control_socket_disable = True
+# The longest request line gunicorn allows; longer ones get its own 414 page (declared in
+# the OpenAPI document), shorter ones reach the API's validation (cursors are ≤ 200).
+limit_request_line = 8190
 
 
 def child_exit(server, worker):

@@ -12,6 +12,7 @@ from service.auth import passwords, throttle, tokens
 from service.auth.routes import blp as auth_blp
 from service.checkins.routes import blp as checkins_blp
 from service.claims.routes import blp as claims_blp
+from service.common.openapi import declare_common_errors
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
 from service.dashboard.routes import blp as dashboard_blp
@@ -87,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = IrlApi(app)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    declare_common_errors(api)
     app.register_blueprint(ops_blp)
     app.register_blueprint(dashboard_blp)
     ratelimit.init_app(app, exempt=(ops_blp, dashboard_blp))

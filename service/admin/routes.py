@@ -63,7 +63,7 @@ class ApproveClaim(MethodView):
 class RejectClaim(MethodView):
     @authenticated(blp)
     @_forbidden
-    @blp.arguments(RejectSchema)
+    @blp.arguments(RejectSchema, required=False)
     @blp.response(200, ClaimSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such claim")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Already decided")

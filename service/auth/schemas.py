@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from service.common.schemas import StrictSchema
+from service.common.schemas import StrictSchema, json_bool
 from service.users.schemas import MeSchema
 
 HANDLE = validate.Regexp(
@@ -39,7 +39,7 @@ class RefreshSchema(StrictSchema):
 class LogoutSchema(RefreshSchema):
     """The refresh token of the sign-in to end; ``everywhere`` ends all of them."""
 
-    everywhere = fields.Boolean(load_default=False)
+    everywhere = json_bool(load_default=False)
 
 
 class TokensSchema(StrictSchema):

@@ -7,6 +7,7 @@ from service.common.schemas import (
     PageQuerySchema,
     PageSchema,
     StrictSchema,
+    json_bool,
     object_id,
 )
 from service.contacts.schemas import PersonSchema
@@ -26,7 +27,7 @@ class CheckinCreateSchema(StrictSchema):
     client_time = fields.AwareDateTime(
         load_default=None, allow_none=True, metadata={"description": "RFC 3339 with an offset"}
     )
-    private = fields.Boolean(load_default=False)
+    private = json_bool(load_default=False)
 
     @validates("client_time")
     def _aware(self, value, **_kwargs):

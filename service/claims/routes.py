@@ -23,7 +23,7 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="Venue cla
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/claim")
 class ClaimVenue(MethodView):
     @authenticated(blp)
-    @blp.arguments(ClaimCreateSchema)
+    @blp.arguments(ClaimCreateSchema, required=False)
     @blp.response(201, ClaimSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Owned, or already claimed")

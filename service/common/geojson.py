@@ -7,6 +7,32 @@ from flask import Response, request
 GEOJSON_MIME = "application/geo+json"
 
 
+FEATURE_COLLECTION = {
+    "type": "object",
+    "description": "RFC 7946 FeatureCollection ([lon, lat]); ask with Accept: "
+    "application/geo+json or format=geojson",
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"type": "object"}},
+        "next_cursor": {"type": "string", "nullable": True},
+    },
+    "required": ["type", "features"],
+}
+
+
+def documented(page_schema: str) -> dict:
+    """The 200 answer of a nearby endpoint in OpenAPI: its JSON page, or GeoJSON."""
+    return {
+        "200": {
+            "description": "Nearest first, as a JSON page or a GeoJSON FeatureCollection",
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{page_schema}"}},
+                GEOJSON_MIME: {"schema": FEATURE_COLLECTION},
+            },
+        }
+    }
+
+
 def wants_geojson() -> bool:
     """True when the client asked with ``format=geojson`` or ``Accept: application/geo+json``."""
     if request.args.get("format") == "geojson":

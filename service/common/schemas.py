@@ -55,6 +55,20 @@ def known_zone(name: str) -> None:
         raise ValidationError("Not an IANA time zone name (like Europe/Paris).")
 
 
+class JsonBool(fields.Boolean):
+    """A JSON ``true``/``false`` in a body: not 0, 1 or "yes" (0 == False in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def json_bool(**kwargs) -> fields.Boolean:
+    """A field for a JSON boolean in a request body."""
+    return JsonBool(**kwargs)
+
+
 def object_id(**kwargs) -> fields.Integer:
     """A positive database id (bigint range)."""
     return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)

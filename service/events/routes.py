@@ -8,7 +8,7 @@ from service.auth.tokens import current_user, current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.common.geojson import documented, feature_collection, wants_geojson
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.events import service
@@ -47,7 +47,7 @@ class NearbyEvents(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyEventsQuerySchema, location="query")
     @blp.response(200, NearbyEventsPageSchema)
-    @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": {"type": "object"}}}}})
+    @blp.doc(responses=documented("NearbyEventsPage"))
     @ratelimit.nearby
     def get(self, args):
         """Events near a position overlapping a time window, nearest first"""
@@ -81,7 +81,7 @@ class EventById(MethodView):
         return service.get(db_session=db.session, event_id=event_id)
 
     @authenticated(blp)
-    @blp.arguments(EventPatchSchema)
+    @blp.arguments(EventPatchSchema, required=False)
     @blp.response(200, EventSchema)
     @blp.alt_response(403, response="DEFAULT_ERROR", description="Not the organiser")
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")

@@ -8,7 +8,7 @@ from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.common.geojson import documented, feature_collection, wants_geojson
 from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.presence import service
@@ -58,7 +58,7 @@ class NearbyContacts(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyContactsQuerySchema, location="query")
     @blp.response(200, NearbyContactsPageSchema)
-    @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": {"type": "object"}}}}})
+    @blp.doc(responses=documented("NearbyContactsPage"))
     @ratelimit.nearby
     def get(self, args):
         """My contacts seen in the last 3 hours near a position, nearest first"""

@@ -22,7 +22,7 @@ class Me(MethodView):
         return current_user()
 
     @authenticated(blp)
-    @blp.arguments(MePatchSchema)
+    @blp.arguments(MePatchSchema, required=False)
     @blp.response(200, MeSchema)
     def patch(self, changes):
         """Change my display name or settings"""

@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.common.schemas import StrictSchema, known_zone
+from service.common.schemas import StrictSchema, json_bool, known_zone
 from service.models.user import LOCATION_SHARING
 
 CLOCK_TIME = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
@@ -56,9 +56,10 @@ class MePatchSchema(StrictSchema):
 
     display_name = fields.String(validate=validate.Length(min=1, max=80))
     location_sharing = fields.String(validate=validate.OneOf(LOCATION_SHARING))
-    nearby_radius_m = fields.Integer(validate=validate.Range(100, 5000))
-    notify_nearby = fields.Boolean()
+    nearby_radius_m = fields.Integer(strict=True, validate=validate.Range(100, 5000))
+    notify_nearby = json_bool()
     nearby_daily_cap = fields.Integer(
+        strict=True,
         validate=validate.Range(0, 100),
         metadata={"description": "nearby-friends notifications a day at most (0: none)"},
     )

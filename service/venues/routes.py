@@ -8,7 +8,7 @@ from service.auth.tokens import current_user
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import GEOJSON_MIME, feature_collection, wants_geojson
+from service.common.geojson import documented, feature_collection, wants_geojson
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.venues import service
@@ -22,17 +22,6 @@ from service.venues.schemas import (
 )
 
 MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search
-
-FEATURE_COLLECTION = {
-    "type": "object",
-    "description": "RFC 7946 FeatureCollection ([lon, lat]); ask with Accept: "
-    "application/geo+json or format=geojson",
-    "properties": {
-        "type": {"type": "string"},
-        "features": {"type": "array"},
-        "next_cursor": {"type": "string", "nullable": True},
-    },
-}
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1/venues", description="Venues")
 
@@ -54,7 +43,7 @@ class NearbyVenues(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyVenuesQuerySchema, location="query")
     @blp.response(200, NearbyVenuesPageSchema)
-    @blp.doc(responses={"200": {"content": {GEOJSON_MIME: {"schema": FEATURE_COLLECTION}}}})
+    @blp.doc(responses=documented("NearbyVenuesPage"))
     @ratelimit.nearby
     def get(self, args):
         """Venues near a position, nearest first"""
@@ -86,7 +75,7 @@ class VenueById(MethodView):
         return service.to_dict(service.get(db_session=db.session, venue_id=venue_id))
 
     @authenticated(blp)
-    @blp.arguments(VenuePatchSchema)
+    @blp.arguments(VenuePatchSchema, required=False)
     @blp.response(200, VenueSchema)
     @blp.alt_response(403, response="DEFAULT_ERROR", description="Not yours to change")
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")

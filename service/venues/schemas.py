@@ -45,7 +45,7 @@ class VenueCreateSchema(StrictSchema):
     category = fields.String(required=True, validate=validate.Length(min=1, max=64))
     location = fields.Nested(LocationSchema, required=True)
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
-    radius_m = fields.Integer(load_default=100, validate=validate.Range(25, 500))
+    radius_m = fields.Integer(load_default=100, strict=True, validate=validate.Range(25, 500))
 
 
 class VenuePatchSchema(StrictSchema):
@@ -55,7 +55,7 @@ class VenuePatchSchema(StrictSchema):
     category = fields.String(validate=validate.Length(min=1, max=64))
     location = fields.Nested(LocationSchema)
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
-    radius_m = fields.Integer(validate=validate.Range(25, 500))
+    radius_m = fields.Integer(strict=True, validate=validate.Range(25, 500))
 
 
 class NearbyVenuesQuerySchema(PositionQuerySchema):
