@@ -47,3 +47,10 @@ def latitude(column) -> ColumnElement:
 def longitude(column) -> ColumnElement:
     """Longitude in degrees of a geography point column."""
     return func.ST_X(cast(column, GEOMETRY_POINT))
+
+
+def nearest_first(column, other, use_index: bool = True) -> ColumnElement:
+    """Ordering key for nearest-first: KNN through the GiST index, or (``use_index``
+    False) the exact spheroidal distance, for the rare case PostGIS's geography KNN fails
+    (near the antimeridian it can raise "index returned tuples in wrong order")."""
+    return knn_order(column, other) if use_index else distance_m(column, other)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from service import cli, errors, ratelimit
+from service import cli, errors, ratelimit, retry
 from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
@@ -89,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     declare_common_errors(api)
+    retry.init_app(app, API_BLUEPRINTS)
     app.register_blueprint(ops_blp)
     app.register_blueprint(dashboard_blp)
     ratelimit.init_app(app, exempt=(ops_blp, dashboard_blp))

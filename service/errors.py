@@ -8,6 +8,7 @@ import logging
 from flask import Flask, jsonify
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import HTTP_STATUS_CODES
 
 from geo.errors import GeoError
@@ -115,6 +116,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database(exc: DBAPIError):
         return _database_response(exc)
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(_exc: PoolTimeout):
+        log.warning("no database connection free within DB_POOL_TIMEOUT_S")
+        return error_response(
+            503, "The service is busy; try again shortly.", headers={"Retry-After": "2"}
+        )
 
 
 RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)

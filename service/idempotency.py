@@ -9,16 +9,15 @@ retry that waits longer than the lock timeout gets 409. Keys live 24 hours.
 import contextlib
 import hashlib
 import json
-import logging
 import re
 from datetime import timedelta
 from functools import wraps
 
-from flask import Response, g, request
+from flask import Response, request
 from psycopg import errors as pg_errors
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -30,9 +29,6 @@ from service.models import IdempotencyKey
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
-ATTEMPTS = 3
-RETRY_ON = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
-log = logging.getLogger(__name__)
 KEY_PATTERN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
@@ -77,24 +73,12 @@ def _claim(db_session: Session, user_id: int, key: str, print_: str) -> Idempote
 
 
 def idempotent(view):
-    """Make a write view replayable by ``Idempotency-Key`` and commit its unit of work.
-
-    A deadlock or serialization failure rolls the whole unit back and runs it again
-    (at most three times) before the client ever sees it.
-    """
+    """Make a write view replayable by ``Idempotency-Key`` and commit its unit of work
+    (a deadlock reruns it whole: ``service.retry``)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return _unit_of_work(view, args, kwargs)
-            except DBAPIError as exc:
-                if attempt == ATTEMPTS or not isinstance(exc.orig, RETRY_ON):
-                    raise
-                log.info("retrying after %s (attempt %d)", type(exc.orig).__name__, attempt)
-                db.session.rollback()
-                g.pop("user", None)
-        raise AssertionError("unreachable")
+        return _unit_of_work(view, args, kwargs)
 
     return wrapper
 

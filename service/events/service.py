@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.events import overlaps
+from service.common.nearest import nearest_rows
 from service.errors import DomainError, Forbidden, NotFound
 from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
 from service.venues import service as venues
@@ -158,32 +159,17 @@ def attendees(*, db_session: Session, viewer_id: int, event_id: int) -> dict:
     }
 
 
-def nearby(
-    *,
-    db_session: Session,
-    viewer_id: int,
-    position: LatLon,
-    radius_m: float,
-    start: datetime,
-    end: datetime,
-    limit: int,
-    offset: int,
-) -> list[dict]:
-    """Events overlapping [start, end) within the radius, nearest first, each with how many
-    of my contacts are going.
-
-    The nearest events are picked by id first (KNN on the (location, period) GiST index,
-    bounded by ST_DWithin and the window), and only those few are joined to their venue
-    and organiser.
-    """
-    here = geosql.point(position)
+def _nearby_statement(here, radius_m, start, end, limit, offset, viewer_id, knn: bool):
+    """The nearest events picked by id first (KNN on the (location, period) GiST index,
+    bounded by ST_DWithin and the window; exact distance when ``knn`` is False), and only
+    those few joined to their venue and organiser."""
     nearest = (
         select(Event.id, geosql.distance_m(Event.location, here).label("distance_m"))
         .where(
             geosql.within_m(Event.location, here, bindparam("r", radius_m, type_=Float)),
             overlaps(Event.period, start, end),
         )
-        .order_by(geosql.knn_order(Event.location, here))
+        .order_by(geosql.nearest_first(Event.location, here, knn))
         .limit(limit)
         .offset(offset)
         .subquery()
@@ -196,7 +182,7 @@ def nearby(
         .where(Rsvp.event_id == Event.id, Rsvp.status == "going", Rsvp.user_id.in_(contacts))
         .scalar_subquery()
     )
-    rows = db_session.execute(
+    return (
         select(
             Event.id,
             Event.title,
@@ -221,7 +207,27 @@ def nearby(
         .join(nearest, nearest.c.id == Event.id)
         .join(Venue, Venue.id == Event.venue_id)
         .join(User, User.id == Event.organiser_id)
-    ).all()
+    )
+
+
+def nearby(
+    *,
+    db_session: Session,
+    viewer_id: int,
+    position: LatLon,
+    radius_m: float,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    offset: int,
+) -> list[dict]:
+    """Events overlapping [start, end) within the radius, nearest first, each with how many
+    of my contacts are going."""
+    here = geosql.point(position)
+    rows = nearest_rows(
+        db_session,
+        lambda knn: _nearby_statement(here, radius_m, start, end, limit, offset, viewer_id, knn),
+    )
     items = [
         {
             "id": r.id,

@@ -11,6 +11,7 @@ from geo import sql as geosql
 from geo.coords import LatLon
 from geo.timezones import timezone_at
 from service.admin import audit
+from service.common.nearest import nearest_rows
 from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
@@ -147,8 +148,8 @@ def delete(*, db_session: Session, user: User, venue_id: int) -> None:
     db_session.flush()
 
 
-@lru_cache(maxsize=4)
-def _nearby_statement(with_category: bool, with_q: bool):
+@lru_cache(maxsize=8)
+def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
     """The nearby query with bound parameters, built once per filter combination.
 
     The GiST index serves the KNN order (``<->``), bounded by ``ST_DWithin``; the outer
@@ -172,7 +173,7 @@ def _nearby_statement(with_category: bool, with_q: bool):
             Venue.deleted_at.is_(None),
             geosql.within_m(Venue.location, here, bindparam("radius", type_=Float)),
         )
-        .order_by(geosql.knn_order(Venue.location, here))
+        .order_by(geosql.nearest_first(Venue.location, here, knn))
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
@@ -206,7 +207,9 @@ def nearby(
         params["category"] = category.lower()
     if q:
         params["pattern"] = f"%{_escape_like(q)}%"
-    rows = db_session.execute(_nearby_statement(bool(category), bool(q)), params).all()
+    rows = nearest_rows(
+        db_session, lambda knn: _nearby_statement(bool(category), bool(q), knn), params
+    )
     return [{**view(r, r.id, r.lat, r.lon), "distance_m": round(r.distance_m, 1)} for r in rows]
 
 

@@ -217,3 +217,25 @@ def test_deadlock_is_retried_invisibly(client, actions, user, venue, monkeypatch
     assert response.status_code == 201 and len(calls) == 2
     assert response.json["rewards"]["points"] == 15
     assert _count(client, user) == 1
+
+
+def test_any_write_is_rerun_after_a_serialization_failure(client, actions, monkeypatch):
+    from psycopg import errors as pg_errors
+    from sqlalchemy.exc import OperationalError
+
+    from service.users import routes
+
+    person = actions.register()
+    real = routes.service.update_settings
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, pg_errors.SerializationFailure())
+        return real(**kwargs)
+
+    monkeypatch.setattr(routes.service, "update_settings", flaky)
+    response = client.patch("/api/v1/me", headers=person["headers"], json={"display_name": "Z"})
+    assert response.status_code == 200 and response.json["display_name"] == "Z"
+    assert len(calls) == 2

@@ -181,3 +181,19 @@ def test_geojson_by_format_and_accept(client, actions):
         assert "distance_m" in feature["properties"]
     plain = _nearby(client, user, lat=40.7, lon=-73.9)
     assert plain.mimetype == "application/json"
+
+
+def test_antimeridian_query_that_trips_postgis_knn(client, actions):
+    """Found by fuzzing: at longitude -180 PostGIS's geography KNN can abort with "index
+    returned tuples in wrong order"; the search then sorts by exact distance instead."""
+    user = actions.register()
+    for lon in (180.0, -180.0, 179.9999, -179.9999, 180.0):
+        actions.venue(user, 0.0, lon, name=f"Dateline {lon}")
+    response = client.get(
+        "/api/v1/venues/nearby",
+        headers=user["headers"],
+        query_string={"lat": 0.0, "lon": -180.0, "radius_m": 50000},
+    )
+    assert response.status_code == 200, response.json
+    distances = [item["distance_m"] for item in response.json["items"]]
+    assert len(distances) == 5 and distances == sorted(distances) and distances[0] == 0.0
