@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.events import overlaps
+from service.admin import audit
 from service.common.nearest import nearest_rows
 from service.errors import DomainError, Forbidden, NotFound
 from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
@@ -71,10 +72,16 @@ def create(*, db_session: Session, user: User, venue_id: int, **fields) -> dict:
     return get(db_session=db_session, event_id=event.id)
 
 
-def _own(db_session: Session, user: User, event_id: int) -> Event:
+def _own(db_session: Session, user: User, event_id: int, action: str = "event.update") -> Event:
+    """The event if I organise it, or (audited) as an admin; 403 otherwise."""
     row = _load(db_session, event_id, for_update=True)
-    if row.Event.organiser_id != user.id and not user.is_admin:
+    if row.Event.organiser_id == user.id:
+        return row.Event
+    if not user.is_admin:
         raise Forbidden("Only the event's organiser can change it.")
+    audit.record(
+        db_session, admin_id=user.id, action=action, target_type="event", target_id=event_id
+    )
     return row.Event
 
 
@@ -98,7 +105,7 @@ def update(*, db_session: Session, user: User, event_id: int, changes: dict) -> 
 
 def remove(*, db_session: Session, user: User, event_id: int) -> None:
     """Delete my event (check-ins and meetings keep existing without it)."""
-    event = _own(db_session, user, event_id)
+    event = _own(db_session, user, event_id, "event.delete")
     db_session.execute(delete(Event).where(Event.id == event.id))
 
 
@@ -249,7 +256,7 @@ def nearby(
 
 def conversion(*, db_session: Session, user: User, event_id: int) -> dict:
     """The organiser's view: RSVPs against check-ins and the new in-person pairs."""
-    _own(db_session, user, event_id)
+    _own(db_session, user, event_id, "event.conversion")
     rsvps = _counts(
         db_session.execute(
             select(Rsvp.status, func.count()).where(Rsvp.event_id == event_id).group_by(Rsvp.status)
