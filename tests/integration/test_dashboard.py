@@ -133,5 +133,5 @@ def test_a_wrong_password_is_said_plainly(server, owner, browser):
     page.fill("input[name=login]", person["user"]["handle"])
     page.fill("input[name=password]", "not the password")
     page.click("#signin-form button[type=submit]")
-    page.wait_for_function("document.getElementById('signin-error').textContent.length > 0")
+    page.wait_for_selector("#signin-error:not(:empty)", timeout=15000)
     assert page.locator("#board").is_hidden()

@@ -126,6 +126,8 @@ def test_a_crash_under_load_loses_no_acknowledged_checkin(cluster, tmp_path):
         stop.set()
         for thread in threads:
             thread.join(90)
+        for phone in phones:
+            phone.client.close()
         up = httpx.get(f"{base}/readyz", timeout=10)
     statuses: dict = {}
     for phone in phones:

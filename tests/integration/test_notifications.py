@@ -4,8 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from service.database import db
 from service.models import Checkin, Notification
@@ -150,30 +149,32 @@ def test_inbox_needs_a_token_and_a_valid_cursor(client, actions):
     assert response.status_code == 422
 
 
-def test_a_failed_checkin_leaves_no_notification(live_app, engine):
+def test_a_failed_checkin_leaves_no_notification(live_app, engine, monkeypatch):
     """The outbox rows are written, then the commit fails: nothing of it survives and no
     NOTIFY reaches a listener."""
-    client = live_app.test_client()
+    from service.notifications import outbox
     from tests.conftest import Actions, befriend
 
+    client = live_app.test_client()
     actions = Actions(client)
     a, b = actions.register(), actions.register()
     befriend(client, a, b)
     actions.check_in(b, actions.venue(b, *HERE))
     before = _count(engine, Notification)
     checkins_before = _count(engine, Checkin)
+    real = outbox.write_pending
 
-    def fail(session):
-        if session.info.get("irl_outbox_written"):
-            raise RuntimeError("the commit failed")
+    def write_then_fail(session):
+        written = real(session)
+        if written:
+            raise RuntimeError("the commit failed after the outbox was written")
+        return written
 
     listener = _listen(engine)
-    event.listen(Session, "before_commit", fail)
-    try:
-        with pytest.raises(RuntimeError):
-            actions.check_in(a, actions.venue(a, *offset_point(HERE, 100)))
-    finally:
-        event.remove(Session, "before_commit", fail)
+    monkeypatch.setattr(outbox, "write_pending", write_then_fail)
+    with pytest.raises(RuntimeError):
+        actions.check_in(a, actions.venue(a, *offset_point(HERE, 100)))
+    monkeypatch.setattr(outbox, "write_pending", real)
     assert _count(engine, Notification) == before
     assert _count(engine, Checkin) == checkins_before
     assert list(listener.notifies(timeout=0.5)) == []
