@@ -30,14 +30,22 @@ def free_port() -> int:
 
 @contextmanager
 def running_api(
-    database_url: str, *, workers: int, threads: int, log: Path, jwt_secret: str = ""
+    database_url: str,
+    *,
+    workers: int,
+    threads: int,
+    log: Path,
+    jwt_secret: str = "",
+    env: dict[str, str | None] | None = None,
 ) -> Iterator[str]:
     """Start gunicorn as ``make run`` does (gevent unless GUNICORN_WORKER_CLASS says
     otherwise); yield ``host:port``; always stop it.
 
-    ``jwt_secret`` (default: a random one) lets the caller mint tokens with ``mint_tokens``.
+    ``jwt_secret`` (default: a random one) lets the caller mint tokens with ``mint_tokens``;
+    ``env`` sets more environment variables for the server (``None`` removes one).
     """
     port = free_port()
+    extra_env = env
     with tempfile.TemporaryDirectory(prefix="irl-bench-prom-") as prometheus_dir:
         env = {
             **os.environ,
@@ -48,6 +56,11 @@ def running_api(
             "PROMETHEUS_MULTIPROC_DIR": prometheus_dir,
         }
         env.pop("ACCESS_LOG", None)
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         gunicorn = Path(sys.executable).with_name("gunicorn")
         command = [str(gunicorn), "-c", "gunicorn.conf.py", "--bind", f"{HOST}:{port}"]
         command += ["--workers", str(workers), "wsgi:app"]
@@ -122,9 +135,11 @@ def register_user(address: str) -> str:
     return body["access_token"]
 
 
-def mint_tokens(database_url: str, jwt_secret: str, user_ids: Iterable[int]) -> dict[int, str]:
-    """Access tokens for existing users, made as the API makes them (same secret), so
-    thousands of seeded users can call the API without logging in."""
+def mint_tokens(
+    database_url: str, jwt_secret: str, user_ids: Iterable[int], minutes: int = ACCESS_MINUTES
+) -> dict[int, str]:
+    """Access tokens for existing users, made as the API makes them (same secret, valid
+    ``minutes``), so thousands of seeded users can call the API without logging in."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from flask_jwt_extended import create_access_token
@@ -135,7 +150,7 @@ def mint_tokens(database_url: str, jwt_secret: str, user_ids: Iterable[int]) -> 
         {
             "DATABASE_URL": database_url,
             "JWT_SECRET_KEY": jwt_secret,
-            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=ACCESS_MINUTES),
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=minutes),
         }
     )
     with app.app_context():

@@ -65,8 +65,18 @@ def _machine_busy_s() -> tuple[float, float]:
 class PhaseMonitor:
     """Samples while a phase runs (a context manager); ``report(window, answered)``."""
 
-    def __init__(self, conninfo: str, api_address: str, interval: float = 0.05, cpu_every=5):
+    def __init__(
+        self,
+        conninfo: str,
+        api_address: str,
+        interval: float = 0.05,
+        cpu_every=5,
+        client_marker: str = "multiprocessing",
+    ):
+        """``client_marker``: what the command line of a load client (a child of this
+        process) contains: ``multiprocessing`` for Python clients, ``wrk`` for wrk."""
         self.conninfo, self.interval, self.cpu_every = conninfo, interval, cpu_every
+        self.client_marker = client_marker
         self.bind = f"--bind {api_address}"
         self.dbname = f" {psycopg.conninfo.conninfo_to_dict(conninfo)['dbname']} "
         try:
@@ -99,7 +109,7 @@ class PhaseMonitor:
                 self.dbname in command or not BACKEND.search(command)
             ):  # the bench database's backends, and the server's own processes
                 kinds[pid] = ("postgres", cpu)
-            elif ppid == me and "multiprocessing" in command:
+            elif ppid == me and self.client_marker in command:
                 kinds[pid] = ("load clients", cpu)
         busy, total = _machine_busy_s()
         hits, reads = conn.execute(BLOCKS_SQL).fetchone()

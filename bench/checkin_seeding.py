@@ -19,8 +19,10 @@ with ``INSERT ... SELECT``: ``user_venues``, ``venue_visit_days``, ``user_cities
 (``venues.city`` is filled the way the service fills it, with ``geo.cities.city_of``),
 the current mayors (``venue_mayors``, ``mayorship_changes``), the badges a user already
 holds (``user_badges``: newbie, regular, explorer, superstar, local, night owl, early
-bird, streak 7, mayor) and ``users.points`` / ``checkin_count``. The points ledger is
-not back-filled: nothing a check-in does reads it. Optionally every user gets
+bird, streak 7, mayor) and ``users.points`` / ``checkin_count`` / ``eligible_checkins``.
+The points ledger is not back-filled: nothing a check-in does reads it. ``seed_history``
+can merge more check-ins into the history (``extra``: ``scale.py``'s busy venue) before
+it is sorted and derived from. Optionally every user gets
 ``contacts`` mutual contacts (a ring, as ``social_seeding`` makes them), so a check-in
 takes its pair locks and runs meeting detection as it would at the product's scale.
 
@@ -87,9 +89,14 @@ def seed_history(
     history: int,
     contacts: int,
     seed: int = 11,
+    extra: tuple | None = None,
 ) -> dict | None:
     """Seed users, their history and the derived rewards state; timings, or None when the
-    database already holds this very history. ``conn`` must be in autocommit mode."""
+    database already holds this very history. ``conn`` must be in autocommit mode.
+
+    ``extra`` (optional) is ``(options, make)``: more check-ins merged into the history
+    before it is sorted, copied and derived from; ``make(user_ids, venue_ids, lat, lon)``
+    returns them as ``merge_extra`` describes, and ``options`` (JSON) joins the seed's."""
     options = {
         "venues": venues,
         "users": users,
@@ -97,6 +104,8 @@ def seed_history(
         "contacts": contacts,
         "seed": seed,
     }
+    if extra is not None:
+        options["extra"] = extra[0]
     previous = seeded_options(conn)
     if previous and previous["options"] == options:
         return None
@@ -127,7 +136,10 @@ def seed_history(
         user_ids = _copy_users(conn, rng, users)
         _copy_plan(conn, user_ids, venue_ids, plan)
         lap("copy_users_plan_s")
-        rows = _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap)
+        more = extra[1](user_ids, venue_ids, lat, lon) if extra is not None else None
+        if more is not None:
+            lap("generate_extra_s")
+        rows = _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap, more)
         _derive(conn, lap)
         if contacts:
             _ring(conn, contacts)
@@ -291,8 +303,25 @@ def _imprecise_reasons(accuracy: np.ndarray) -> dict[float, str]:
     return found
 
 
-def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> int:
-    """Generate the history, drop the table's indexes, COPY it in time order, rebuild."""
+def merge_extra(rows: dict, more: dict | None) -> tuple[dict, dict, dict]:
+    """``rows`` (arrays ``user``, ``venue`` (indexes into the users and venues), ``at``
+    (epoch seconds), ``eligible``, ``accuracy``, ``private``) with ``more``'s rows
+    appended; ``more`` has the same arrays plus ``reasons`` and ``locations``: dicts from
+    its row numbers to the stored ``reasons`` (JSON, COPY-escaped; every ineligible row
+    has one) and locations (EWKT, when not the venue's). Returns the merged arrays and
+    those two dicts keyed by merged row number."""
+    if more is None:
+        return rows, {}, {}
+    base = len(rows["at"])
+    merged = {key: np.concatenate((rows[key], more[key])) for key in rows}
+    reasons = {base + row: text for row, text in more["reasons"].items()}
+    locations = {base + row: text for row, text in more["locations"].items()}
+    return merged, reasons, locations
+
+
+def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap, more=None) -> int:
+    """Generate the history (and merge ``more``), drop the table's indexes, COPY it in
+    time order, rebuild."""
     per_user = plan["per_user"]
     user = np.repeat(np.arange(len(user_ids)), per_user)
     favourite = rng.random(history) < FAVOURITE_SHARE
@@ -315,6 +344,19 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> 
         rng.integers(12, 31, history) * 50.0,
     )
     private = rng.random(history) < PRIVATE_SHARE
+    reasons = _imprecise_reasons(accuracy[~eligible])
+    rows = {
+        "user": user,
+        "venue": venue,
+        "at": at,
+        "eligible": eligible,
+        "accuracy": accuracy,
+        "private": private,
+    }
+    rows, row_reasons, row_locations = merge_extra(rows, more)
+    user, venue, at = rows["user"], rows["venue"], rows["at"]
+    eligible, accuracy, private = rows["eligible"], rows["accuracy"], rows["private"]
+    total = len(at)
     points = np.where(eligible, POINTS_CHECKIN, 0)
     chosen = np.flatnonzero(eligible)
     order = chosen[np.lexsort((at[chosen], venue[chosen], user[chosen]))]
@@ -324,7 +366,6 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> 
     arrival = np.argsort(at, kind="stable")
     start, offsets = _ny_offsets(int(at.min()), int(at.max()))
     local = at + offsets[(at - start) // 3600]
-    reasons = _imprecise_reasons(accuracy[~eligible])
     lap("generate_s")
 
     indexes, primary, referring = _checkin_ddl(conn)
@@ -339,12 +380,13 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> 
     user_text = user_ids.astype(str)
     venue_text = venue_ids.astype(str)
     with conn.cursor().copy(f"COPY checkins ({CHECKIN_COLUMNS}) FROM STDIN WITH (FREEZE)") as cp:
-        for low in range(0, history, CHUNK):
+        for low in range(0, total, CHUNK):
             rows = arrival[low : low + CHUNK]
             when = np.datetime_as_string(at[rows].astype("datetime64[s]"), unit="s")
             day = np.datetime_as_string((local[rows] // 86400).astype("datetime64[D]"))
             lines = []
-            for u, v, acc, priv, ts, d, ok, pts in zip(
+            for r, u, v, acc, priv, ts, d, ok, pts in zip(
+                rows.tolist(),
                 user_text[user[rows]].tolist(),
                 venue[rows].tolist(),
                 accuracy[rows].tolist(),
@@ -355,10 +397,11 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> 
                 points[rows].tolist(),
                 strict=True,
             ):
+                where = row_locations.get(r) or ewkb[v]
+                why = "[]" if ok else row_reasons.get(r) or reasons[acc]
                 lines.append(
-                    f"{u}\t{venue_text[v]}\t{ewkb[v]}\t{acc}\t{'t' if priv else 'f'}\t"
-                    f"{ts}+00\t{d}\t{'t' if ok else 'f'}\t{'[]' if ok else reasons[acc]}\t"
-                    f"{pts}\t{ts}+00\n"
+                    f"{u}\t{venue_text[v]}\t{where}\t{acc}\t{'t' if priv else 'f'}\t"
+                    f"{ts}+00\t{d}\t{'t' if ok else 'f'}\t{why}\t{pts}\t{ts}+00\n"
                 )
             cp.write("".join(lines))
     lap("copy_checkins_s")
@@ -368,7 +411,7 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap) -> 
     for (table, constraint), definition in referring:
         conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {definition}")
     lap("rebuild_indexes_s")
-    return history
+    return total
 
 
 def _checkin_ddl(conn: psycopg.Connection):
@@ -431,9 +474,10 @@ def _derive(conn: psycopg.Connection, lap) -> None:
     _badges(conn)
     lap("badges_s")
     conn.execute(
-        "UPDATE users u SET checkin_count = s.n, points = s.points + %s * coalesce(m.n, 0)"
-        " FROM (SELECT user_id, count(*) AS n, sum(points) AS points FROM checkins"
-        "  GROUP BY user_id) s"
+        "UPDATE users u SET checkin_count = s.n, eligible_checkins = s.ok,"
+        " points = s.points + %s * coalesce(m.n, 0)"
+        " FROM (SELECT user_id, count(*) AS n, count(*) FILTER (WHERE eligible) AS ok,"
+        "  sum(points) AS points FROM checkins GROUP BY user_id) s"
         " LEFT JOIN (SELECT user_id, count(*) AS n FROM venue_mayors GROUP BY user_id) m"
         "  ON m.user_id = s.user_id"
         " WHERE u.id = s.user_id",

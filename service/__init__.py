@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from service import cli, errors, ratelimit, retry
+from service import cli, errors, ratelimit, replicas, retry
 from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
@@ -80,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     db.init_app(app)
+    replicas.init_app(app)
     outbox.init_app(app)
     errors.init_app(app)
     tokens.init_app(app)

@@ -19,6 +19,12 @@ class Config:
 
     def __init__(self):
         self.DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        # Read replicas for lag-tolerant reads (comma-separated URLs; none: all on primary).
+        self.DATABASE_REPLICA_URLS = [
+            url.strip()
+            for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")
+            if url.strip()
+        ]
         self.DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
         self.DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 5)
         self.DB_POOL_TIMEOUT_S = _int("DB_POOL_TIMEOUT_S", 5)

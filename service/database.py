@@ -1,4 +1,4 @@
-"""Engine and per-request session.
+"""Engines and per-request sessions: the primary, and read replicas for lag-tolerant reads.
 
 Service functions receive the session keyword-only and only add and flush; the request
 boundary (a view, or the ``idempotent`` wrapper) commits writes. A request that succeeds
@@ -8,18 +8,45 @@ hot queries stay prepared. Tests swap the session factory for one bound to a con
 whose outer transaction is rolled back.
 """
 
+import random
+
 from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import replicas
+
 
 class AppDatabase:
-    """One app's engine and session factory (kept in ``app.extensions["irl_db"]``)."""
+    """One app's engines and session factories (kept in ``app.extensions["irl_db"]``)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, replicas: list[Engine] = ()):
         self.engine = engine
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        self.replicas = list(replicas)
+        self.replica_factories = [
+            sessionmaker(bind=replica, expire_on_commit=False) for replica in self.replicas
+        ]
+
+
+def _engine(url: str, cfg, read_only: bool = False) -> Engine:
+    options = (
+        f"-c statement_timeout={cfg['DB_STATEMENT_TIMEOUT_MS']}"
+        f" -c lock_timeout={cfg['DB_LOCK_TIMEOUT_MS']} -c timezone=UTC -c jit=off"
+    )
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    return create_engine(
+        url,
+        pool_size=cfg["DB_POOL_SIZE"],
+        max_overflow=cfg["DB_MAX_OVERFLOW"],
+        pool_timeout=cfg["DB_POOL_TIMEOUT_S"],
+        pool_recycle=1800,
+        # JIT: PostGIS functions are costed so high that the planner JIT-compiles
+        # millisecond queries, which costs 5-90 ms each (measured in bench/).
+        connect_args={"connect_timeout": 5, "options": options},
+    )
 
 
 class Database:
@@ -28,21 +55,8 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the app's engine from its config and register the request hooks."""
         cfg = app.config
-        engine = create_engine(
-            cfg["DATABASE_URL"],
-            pool_size=cfg["DB_POOL_SIZE"],
-            max_overflow=cfg["DB_MAX_OVERFLOW"],
-            pool_timeout=cfg["DB_POOL_TIMEOUT_S"],
-            pool_recycle=1800,
-            connect_args={
-                "connect_timeout": 5,
-                # JIT: PostGIS functions are costed so high that the planner JIT-compiles
-                # millisecond queries, which costs 5-90 ms each (measured in bench/).
-                "options": f"-c statement_timeout={cfg['DB_STATEMENT_TIMEOUT_MS']}"
-                f" -c lock_timeout={cfg['DB_LOCK_TIMEOUT_MS']} -c timezone=UTC -c jit=off",
-            },
-        )
-        app.extensions["irl_db"] = AppDatabase(engine)
+        replicas = [_engine(url, cfg, read_only=True) for url in cfg["DATABASE_REPLICA_URLS"]]
+        app.extensions["irl_db"] = AppDatabase(_engine(cfg["DATABASE_URL"], cfg), replicas)
         app.after_request(self._end_transaction)
         app.teardown_appcontext(self._remove)
 
@@ -63,10 +77,29 @@ class Database:
             g.db_session = self.state().session_factory()
         return g.db_session
 
+    @property
+    def reader(self) -> Session:
+        """A session for reads that tolerate replication lag (nearby, feed, stats): a
+        replica that has replayed the current user's last write, else the primary's."""
+        if "db_reader" not in g:
+            g.db_reader = self.session
+            factories = self.state().replica_factories
+            if factories:
+                session = random.choice(factories)()
+                if replicas.caught_up(session, g.get("user_id")):
+                    g.db_reader = session
+                else:
+                    session.close()
+        return g.db_reader
+
     @staticmethod
     def _end_transaction(response: Response) -> Response:
         """COMMIT what a successful request left open (only reads: views commit their
-        writes); ROLLBACK after any error so nothing half-done is kept."""
+        writes); ROLLBACK after any error so nothing half-done is kept. A replica's
+        read-only transaction is committed too, so its statements stay prepared."""
+        reader = g.get("db_reader")
+        if reader is not None and reader is not g.get("db_session") and reader.in_transaction():
+            reader.commit()
         session = g.get("db_session")
         if session is not None and session.in_transaction():
             if response.status_code < 400 and not (session.new or session.dirty or session.deleted):
@@ -78,6 +111,9 @@ class Database:
     @staticmethod
     def _remove(_exc=None) -> None:
         session = g.pop("db_session", None)
+        reader = g.pop("db_reader", None)
+        if reader is not None and reader is not session:
+            reader.close()  # a replica's read-only transaction: nothing to keep
         if session is not None:
             session.close()
 

@@ -25,8 +25,9 @@ def _as_postgres(*command: str, check: bool = True) -> subprocess.CompletedProce
 class PrivateCluster:
     """A cluster in a fresh directory on ``port``; ``url`` reaches its ``irl`` database."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, settings: dict | None = None):
         self.port = port
+        self.settings = settings or {}
         self.root = Path(tempfile.mkdtemp(prefix="irl-cluster-"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
@@ -42,9 +43,29 @@ class PrivateCluster:
         ) as conn:
             conn.execute("CREATE DATABASE irl")
 
+    def follow(self, primary: "PrivateCluster") -> None:
+        """Become a streaming replica of ``primary`` (pg_basebackup -R) and start."""
+        _as_postgres(
+            str(BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.data),
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",  # not a spread checkpoint: minutes on an idle cluster
+        )
+        self.start()
+
     def start(self) -> float:
         """Start and wait until it accepts connections; returns when it did (monotonic)."""
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         _as_postgres(
             str(BIN / "pg_ctl"),
             "-D",

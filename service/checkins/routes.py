@@ -68,6 +68,6 @@ class MyCheckins(MethodView):
         """My check-ins, newest first"""
         after = cursor.decode_time_keyset(args.get("cursor"))
         items, last = service.list_mine(
-            db_session=db.session, user=current_user(), limit=args["limit"], after=after
+            db_session=db.reader, user=current_user(), limit=args["limit"], after=after
         )
         return {"items": items, "next_cursor": cursor.encode(*last) if last else None}

@@ -55,7 +55,7 @@ class NearbyEvents(MethodView):
         (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
         cursor.check_range(offset, 0, MAX_OFFSET)
         items = service.nearby(
-            db_session=db.session,
+            db_session=db.reader,
             viewer_id=current_user_id(),
             position=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],

@@ -23,6 +23,7 @@ def _errors(view):
 def _stats(args: dict, venue_id: int) -> dict:
     stats = service.stats(
         db_session=db.session,
+        reader=db.reader,
         user=current_user(),
         venue_id=venue_id,
         first=args["from_"],

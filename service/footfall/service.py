@@ -20,6 +20,7 @@ DEFAULT_DAYS = 30
 def stats(
     *,
     db_session: Session,
+    reader: Session | None = None,
     user: User,
     venue_id: int,
     first: date | None = None,
@@ -30,7 +31,9 @@ def stats(
     """Footfall of a venue I own (or any, as an admin) between two local dates.
 
     In the venue's time zone the rollup answers; another ``tz`` is computed from the
-    check-ins themselves (the rollup's days are the venue's)."""
+    check-ins themselves (the rollup's days are the venue's). The figures are read
+    through ``reader`` (a replica, when there is one)."""
+    reader = reader or db_session
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
     zone = tz or venue.timezone
     last = last or today_in(clock.now(), zone)
@@ -40,8 +43,8 @@ def stats(
     except ValueError as exc:
         raise DomainError(str(exc), errors={"query": {"from": [str(exc)]}}) from exc
     source = from_rollup if zone == venue.timezone else from_raw
-    figures = source.figures(db_session, venue.id, span)
-    add_meetings(db_session, venue.id, span, figures)
+    figures = source.figures(reader, venue.id, span)
+    add_meetings(reader, venue.id, span, figures)
     if venues.acting_as_admin(user, venue):
         audit.record(
             db_session,

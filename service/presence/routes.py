@@ -43,7 +43,7 @@ class Feed(MethodView):
         """Recent check-ins of my contacts (last 7 days), newest first"""
         after = cursor.decode_time_keyset(args.get("cursor"))
         items, last = service.feed(
-            db_session=db.session,
+            db_session=db.reader,
             viewer_id=current_user_id(),
             now=clock.now(),
             limit=args["limit"],
@@ -63,7 +63,7 @@ class NearbyContacts(MethodView):
     def get(self, args):
         """My contacts seen in the last 3 hours near a position, nearest first"""
         items = service.nearby_contacts(
-            db_session=db.session,
+            db_session=db.reader,
             viewer_id=current_user_id(),
             here_at=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],

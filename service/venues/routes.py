@@ -51,7 +51,7 @@ class NearbyVenues(MethodView):
         cursor.check_range(offset, 0, MAX_OFFSET)
         limit = args["limit"]
         items = service.nearby(
-            db_session=db.session,
+            db_session=db.reader,
             position=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],
             limit=limit,
