@@ -53,9 +53,11 @@ def _claims(token: str) -> dict:
 
 def _stored(db_session: Session, claims: dict) -> RefreshToken:
     row = db_session.scalars(
-        select(RefreshToken).where(RefreshToken.jti == claims["jti"]).with_for_update()
+        select(RefreshToken)
+        .where(RefreshToken.user_id == int(claims["sub"]), RefreshToken.jti == claims["jti"])
+        .with_for_update()
     ).first()
-    if row is None or str(row.user_id) != claims["sub"]:
+    if row is None:
         raise Unauthorized("Unknown refresh token; sign in again.")
     return row
 

@@ -17,13 +17,15 @@ class RefreshToken(Base):
 
     __tablename__ = "refresh_tokens"
     __table_args__ = (
-        Index("ix_refresh_tokens_user", "user_id"),
         Index("ix_refresh_tokens_family", "family"),
         Index("ix_refresh_tokens_expires", "expires_at"),
     )
 
+    # led by user_id, so it can be distributed by user (Citus) like everything of a user's
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     family: Mapped[str] = mapped_column(String(36), nullable=False)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

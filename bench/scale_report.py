@@ -1,0 +1,180 @@
+"""The machine, the code and the results table of ``scale.py``: medians of the rounds,
+the issue's goals with PASS / FAIL, and the CPU accounting of the check-ins."""
+
+import os
+import platform
+import statistics
+import subprocess
+from pathlib import Path
+
+import psycopg
+from seeding import ROOT
+
+METRICS = ("median_ms", "p99_ms", "throughput_rps")
+BUSY_MARKERS = ("bench/", "gunicorn", "pytest", "wrk", "pgbench")
+
+
+def machine(conninfo: str) -> dict:
+    """CPUs, RAM, OS, Python, PostgreSQL and PostGIS versions, the server's settings."""
+    memory = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
+    with psycopg.connect(conninfo) as conn:
+        versions = conn.execute("SELECT version(), postgis_lib_version()").fetchone()
+        settings = dict(
+            conn.execute(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN"
+                " ('shared_buffers', 'work_mem', 'effective_cache_size', 'autovacuum',"
+                " 'max_connections', 'synchronous_commit', 'jit', 'random_page_cost')"
+            ).fetchall()
+        )
+    return {
+        "cpus": os.cpu_count(),
+        "ram_gb": round(int(memory) / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgres": versions[0],
+        "postgis": versions[1],
+        "pg_settings": settings,
+    }
+
+
+def code() -> dict:
+    """The commit measured, and whether the service code differed from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "service", "geo", "migrations", "wsgi.py")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "service_changes_uncommitted": bool(changed),
+        "changed": changed.splitlines(),
+    }
+
+
+def _ancestors() -> set[int]:
+    found, pid = set(), os.getpid()
+    while pid > 1:
+        found.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
+def competitors() -> list[str]:
+    """Other benchmarks, servers, load generators or test runs (they skew the numbers)."""
+    mine, found = _ancestors(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        if any(marker in command for marker in BUSY_MARKERS):
+            found.append(f"{entry.name}: {command[:120]}")
+    return found
+
+
+def median_of_rounds(rounds: list[dict]) -> dict:
+    """Each metric's median over the rounds, and the range of the medians."""
+    found = {}
+    for key in METRICS:
+        values = [r[key] for r in rounds if r.get(key) is not None]
+        if values:
+            found[key] = round(statistics.median(values), 3)
+    medians = [r["median_ms"] for r in rounds if r.get("median_ms") is not None]
+    if medians:
+        found["median_range_ms"] = (min(medians), max(medians))
+    found["rounds"] = len(rounds)
+    found["requests"] = sum(r.get("requests", 0) for r in rounds)
+    found["errors"] = sum(sum(r.get("errors", {}).values()) for r in rounds)
+    return found
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator to 2 decimals, None without both."""
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
+def print_table(rows: list[tuple[str, int, dict]]) -> None:
+    """One line per measured row: concurrency, medians of the rounds and their range."""
+    head = (
+        f"{'row':52}{'c':>3}{'median ms':>11}{'p99 ms':>10}{'req/s':>9}"
+        f"{'medians of rounds':>21}{'requests':>10}{'errors':>8}"
+    )
+    print(head + "\n" + "-" * len(head))
+    for label, concurrency, r in rows:
+        spread = r.get("median_range_ms")
+        spread_text = f"{spread[0]:.2f}-{spread[1]:.2f}" if spread else "-"
+        print(
+            f"{label:52}{concurrency:>3}{_num(r.get('median_ms')):>11}{_num(r.get('p99_ms')):>10}"
+            f"{_num(r.get('throughput_rps'), 0):>9}{spread_text:>21}{r.get('requests', 0):>10}"
+            f"{r.get('errors', 0):>8}"
+        )
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def goals(results: dict) -> list[dict]:
+    """The issue's goals, each with what was measured and PASS / FAIL."""
+    m = {key: value.get("median_ms") for key, value in results.items()}
+    checkins = results.get("checkins", {})
+    found = [
+        ("nearby venues endpoint / raw SQL, median c=1", ratio(m.get("venues_c1"), m.get("venues_sql_c1")), "<=", 3.0),
+        ("nearby contacts / nearby venues, median c=1", ratio(m.get("contacts_c1"), m.get("venues_c1")), "<=", 2.0),
+        ("nearby events / nearby venues, median c=1", ratio(m.get("events_c1"), m.get("venues_c1")), "<=", 2.0),
+        ("check-ins per second, c=8", checkins.get("throughput_rps"), ">=", 500.0),
+        ("check-ins p99 / median, c=8", ratio(checkins.get("p99_ms"), checkins.get("median_ms")), "<=", 5.0),
+        ("footfall 30 days (rollup) median ms", m.get("ff30"), "<=", 50.0),
+        ("footfall 365 days (rollup) median ms", m.get("ff365"), "<=", 50.0),
+        ("footfall 30 days raw / rollup, median", ratio(m.get("ff30_raw"), m.get("ff30")), ">=", 10.0),
+        ("footfall 365 days raw / rollup, median", ratio(m.get("ff365_raw"), m.get("ff365")), ">=", 10.0),
+        ("nearby venues 10 M / 100 k venues, median c=1", ratio(m.get("curve_10m"), m.get("curve_100k")), "<=", 1.5),
+    ]  # fmt: skip
+    verdicts = []
+    for label, value, sense, target in found:
+        met = value is not None and (value <= target if sense == "<=" else value >= target)
+        verdict = "PASS" if met else "FAIL" if value is not None else "n/a"
+        verdicts.append(
+            {"goal": label, "measured": value, "target": f"{sense} {target:g}", "verdict": verdict}
+        )
+    return verdicts
+
+
+def print_goals(verdicts: list[dict]) -> None:
+    """The goals as a small table."""
+    print(f"\n{'goal':52}{'measured':>11}{'target':>10}  verdict")
+    for v in verdicts:
+        print(f"{v['goal']:52}{_num(v['measured']):>11}{v['target']:>10}  {v['verdict']}")
+
+
+def print_cpu(rounds: list[dict]) -> None:
+    """CPU milliseconds per check-in (and cores used) by process group, per round."""
+    kinds = ("api", "postgres", "load clients", "other", "machine busy")
+    print(
+        f"\n{'CPU ms per check-in (cores used)':34}"
+        + "".join(f"{k if k != 'load clients' else 'wrk':>16}" for k in kinds)
+        + f"{'buffer hits':>12}{'reads':>7}"
+    )
+    for index, r in enumerate(rounds, 1):
+        machine_use = r.get("machine", {})
+        per = machine_use.get("cpu_ms_per_request")
+        if not per:
+            continue
+        cores = machine_use["cpu_cores_used"]
+        cells = "".join(f"{per[k]:>9.2f} ({cores[k]:.2f})" for k in kinds)
+        buffers = machine_use["buffers_per_request"]
+        label = f"round {index}: {r['throughput_rps']:.0f}/s"
+        print(f"{label:34}{cells}{buffers['hits']:>12.0f}{buffers['reads']:>7.0f}")
+    print(
+        "(api: the gunicorn master and workers; postgres: the bench database's backends and"
+        " the server's own processes; wrk: the load generator; other: the rest of the"
+        " machine's busy time, this script's sampling included)"
+    )
