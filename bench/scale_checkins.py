@@ -49,8 +49,7 @@ def deal(conn: psycopg.Connection, users: list[int], meet_share: float, rng) -> 
     """``(user_id, body)`` for each of ``users``, in random order; a meeting share first."""
     meet_count = round(len(users) * meet_share)
     meets = {
-        row[0]: row[1:]
-        for row in conn.execute(MEET_SQL, {"users": users[:meet_count]}).fetchall()
+        row[0]: row[1:] for row in conn.execute(MEET_SQL, {"users": users[:meet_count]}).fetchall()
     }
     others = [user for user in users if user not in meets]
     jobs = [(user, *where, "meet") for user, where in meets.items()]

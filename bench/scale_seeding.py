@@ -171,7 +171,7 @@ def _seed_events(conn, url, args, centres) -> dict | None:
 
 def _seed_rollup(conn, url, args, centres) -> dict:
     rows, seconds = _timed(lambda: ff.rebuild_rollup(url))
-    return {"rebuild_s": seconds, "rollup_rows": rows}
+    return {"total_s": seconds, "rollup_rows": rows}
 
 
 DEPENDS = {"venues": (), "history": ("venues",), "events": ("history",), "rollup": ("history",)}
@@ -260,9 +260,9 @@ def seed_curve(url: str, venues: int, centres: list) -> dict:
             " VALUES (%s, %s, 'Scale bench', '!') ON CONFLICT DO NOTHING",
             (CURVE_USER, f"{CURVE_USER}@bench.invalid"),
         )
-        user_id = conn.execute(
-            "SELECT id FROM users WHERE handle = %s", (CURVE_USER,)
-        ).fetchone()[0]
+        user_id = conn.execute("SELECT id FROM users WHERE handle = %s", (CURVE_USER,)).fetchone()[
+            0
+        ]
         vacuum_s = None
         if seeded is not None:
             _, vacuum_s = _timed(lambda: _vacuum_all(conn))

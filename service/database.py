@@ -24,6 +24,11 @@ class AppDatabase:
     def __init__(self, engine: Engine, replicas: list[Engine] = ()):
         self.engine = engine
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        # reads that need no transaction: no BEGIN and COMMIT round trips, and statements
+        # stay prepared
+        self.reader_factory = sessionmaker(
+            bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
         self.replicas = list(replicas)
         self.replica_factories = [
             sessionmaker(bind=replica, expire_on_commit=False) for replica in self.replicas
@@ -80,16 +85,19 @@ class Database:
     @property
     def reader(self) -> Session:
         """A session for reads that tolerate replication lag (nearby, feed, stats): a
-        replica that has replayed the current user's last write, else the primary's."""
+        replica that has replayed the current user's last write, else the primary (in
+        autocommit: a read needs no transaction)."""
         if "db_reader" not in g:
-            g.db_reader = self.session
-            factories = self.state().replica_factories
-            if factories:
-                session = random.choice(factories)()
-                if replicas.caught_up(session, g.get("user_id")):
-                    g.db_reader = session
-                else:
+            state = self.state()
+            session = None
+            if state.replica_factories:
+                session = random.choice(state.replica_factories)()
+                if not replicas.caught_up(session, g.get("user_id")):
                     session.close()
+                    session = None
+            if session is None:  # no reader factory (tests): the request's own session
+                session = state.reader_factory() if state.reader_factory else self.session
+            g.db_reader = session
         return g.db_reader
 
     @staticmethod

@@ -10,7 +10,7 @@ is set (shared by every worker and host), else in process memory. Answers carry
 
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -20,13 +20,16 @@ RESET_HEADER = "RateLimit-Reset"
 
 
 def _requester() -> str:
-    """The bucket: the token's user, or the client address without a valid token."""
-    try:
-        verify_jwt_in_request(optional=True)
-        identity = get_jwt_identity()
-    except Exception:  # an invalid token is answered 401 by the view, not here
-        identity = None
-    return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
+    """The bucket: the token's user, or the client address without a valid token
+    (worked out once per request: every limit asks)."""
+    if "irl_requester" not in g:
+        try:
+            verify_jwt_in_request(optional=True)
+            identity = get_jwt_identity()
+        except Exception:  # an invalid token is answered 401 by the view, not here
+            identity = None
+        g.irl_requester = f"user:{identity}" if identity else f"ip:{get_remote_address()}"
+    return g.irl_requester
 
 
 def _config(name: str):

@@ -72,16 +72,17 @@ def app(base_app, engine):
     connection = engine.connect()
     outer = connection.begin()
     state = db.state(base_app)
-    original = state.session_factory
+    original = state.session_factory, state.reader_factory
     state.session_factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    state.reader_factory = None  # reads share the request's session (and its savepoint)
     saved_config = dict(base_app.config)
     try:
         yield base_app
     finally:
         base_app.config.update(saved_config)
-        state.session_factory = original
+        state.session_factory, state.reader_factory = original
         outer.rollback()
         connection.close()
         _reset_limiter(base_app)

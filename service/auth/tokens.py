@@ -3,7 +3,7 @@
 from functools import wraps
 
 from flask import Flask, g
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 
 from service.database import db
 from service.errors import Unauthorized, error_response
@@ -28,12 +28,21 @@ def init_app(app: Flask) -> None:
     jwt.user_lookup_error_loader(lambda header, payload: _unauthorized("Unknown user."))
 
 
+def _verified_with_token() -> bool:
+    """Did the rate limiter already verify a valid token in this request?"""
+    try:
+        return bool(get_jwt())
+    except RuntimeError:  # nothing verified yet
+        return False
+
+
 def login_required(view):
     """Require a valid access token (401 otherwise); its user is loaded on first use."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request()
+        if not _verified_with_token():
+            verify_jwt_in_request()
         g.user_id = int(get_jwt_identity())
         return view(*args, **kwargs)
 

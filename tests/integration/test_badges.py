@@ -42,8 +42,9 @@ def test_newbie_on_the_first_eligible_checkin(client, actions, venues, frozen_cl
     assert ("newbie", 1) in _keys(actions.check_in(user, venue))
     frozen_clock.advance(minutes=61)
     assert ("newbie", 1) not in _keys(actions.check_in(user, venue))
-    badge = client.get("/api/v1/me/badges", headers=user["headers"]).json["items"][0]
-    assert badge["key"] == "newbie" and badge["checkin_id"]
+    held = client.get("/api/v1/me/badges", headers=user["headers"]).json["items"]
+    (badge,) = [b for b in held if b["key"] == "newbie"]  # near midnight a Mayor joins it
+    assert badge["checkin_id"]
 
 
 def test_explorer_at_10_venues_and_regular_level_1(client, actions, venues, frozen_clock):

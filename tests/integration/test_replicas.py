@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from service import create_app
+from service.database import db
 from tests.conftest import Actions
 from tests.live import ROOT, free_port
 from tests.private_cluster import PrivateCluster, available
@@ -76,6 +77,15 @@ def test_reads_from_the_replica_writes_to_the_primary_and_read_your_writes(pair)
             "ARGON2_MEMORY_KIB": 1024,
         }
     )
+    try:
+        _exercise(app, primary, replica)
+    finally:
+        state = db.state(app)
+        for engine in (state.engine, *state.replicas):
+            engine.dispose()
+
+
+def _exercise(app, primary, replica) -> None:
     client = app.test_client()
     actions = Actions(client)
     writer, reader = actions.register(), actions.register()
