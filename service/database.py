@@ -24,14 +24,18 @@ class AppDatabase:
     def __init__(self, engine: Engine, replicas: list[Engine] = ()):
         self.engine = engine
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
-        # reads that need no transaction: no BEGIN and COMMIT round trips, and statements
-        # stay prepared
+        # reads that need no transaction (here and on replicas): no BEGIN and COMMIT
+        # round trips, and statements stay prepared
         self.reader_factory = sessionmaker(
             bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         self.replicas = list(replicas)
         self.replica_factories = [
-            sessionmaker(bind=replica, expire_on_commit=False) for replica in self.replicas
+            sessionmaker(
+                bind=replica.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            for replica in self.replicas
         ]
 
 
@@ -103,11 +107,8 @@ class Database:
     @staticmethod
     def _end_transaction(response: Response) -> Response:
         """COMMIT what a successful request left open (only reads: views commit their
-        writes); ROLLBACK after any error so nothing half-done is kept. A replica's
-        read-only transaction is committed too, so its statements stay prepared."""
-        reader = g.get("db_reader")
-        if reader is not None and reader is not g.get("db_session") and reader.in_transaction():
-            reader.commit()
+        writes); ROLLBACK after any error so nothing half-done is kept. Readers run in
+        autocommit: nothing to end."""
         session = g.get("db_session")
         if session is not None and session.in_transaction():
             if response.status_code < 400 and not (session.new or session.dirty or session.deleted):
@@ -121,7 +122,7 @@ class Database:
         session = g.pop("db_session", None)
         reader = g.pop("db_reader", None)
         if reader is not None and reader is not session:
-            reader.close()  # a replica's read-only transaction: nothing to keep
+            reader.close()  # autocommit: no transaction to end, statements stay prepared
         if session is not None:
             session.close()
 
