@@ -175,8 +175,9 @@ def test_catalogue_endpoint(client, actions):
     assert all(item["earnable"] for item in items)
 
 
-def test_someone_elses_badges(client, actions, venues):
+def test_someone_elses_badges(client, actions, venues, frozen_clock):
     user, viewer = actions.register(), actions.register()
+    frozen_clock.current = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # noon in New York
     actions.check_in(user, venues(1)[0])
     response = client.get(
         f"/api/v1/users/{user['user']['handle']}/badges", headers=viewer["headers"]
