@@ -2,11 +2,13 @@
 (after upgrading a database that has history, or to repair it): the same rows, marks
 and counts the check-ins would have produced arriving one by one."""
 
-from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select
+from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from service.footfall.rollup import VISIT_COLUMNS, counts_sql
-from service.models import Checkin, Venue, VenueVisit
+from service.models import Checkin, Venue, VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
+
+SUMMARIES = [model.__tablename__ for model in (VenueHour, VenueVisitor, VenueVisitorDay)]
 
 
 def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
@@ -53,10 +55,11 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
         func.lag(hours.c.local_day).over(**by_cell),
     )
     table = VenueVisit.__table__
-    clear = delete(table)
-    if venue_id is not None:
-        clear = clear.where(table.c.venue_id == venue_id)
-    db_session.execute(clear)
+    if venue_id is None:  # the summaries follow the rows through triggers (0011); a
+        # TRUNCATE fires none, so they are emptied with it
+        db_session.execute(text(f"TRUNCATE {table.name}, {', '.join(SUMMARIES)}"))
+    else:
+        db_session.execute(delete(table).where(table.c.venue_id == venue_id))
     db_session.execute(
         insert(table).from_select(
             VISIT_COLUMNS,

@@ -9,7 +9,7 @@ counted check-in here ever falls in it.
 from sqlalchemy import Date, Integer, and_, cast, extract, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from service.footfall.figures import Counts, Figures
+from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.rollup import counts_sql
 from service.models import Checkin, VenueStaff
@@ -45,7 +45,8 @@ def _bucket(parts: dict, granularity: str):
 
 
 def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
-    """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone``."""
+    """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone`` (a cell's
+    ``visitors`` capped at ``THRESHOLD``, as the rollup gives it)."""
     counted = _counted(venue_id)
     firsts = (
         select(Checkin.user_id, func.min(Checkin.effective_at).label("first_at"))
@@ -82,5 +83,6 @@ def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
         elif row.set == 0b011:
             result.buckets[row.bucket] = Counts(row.checkins, row.visitors, row.new_in_bucket)
         else:
-            result.cells[(row.weekday, row.hour)] = Counts(row.checkins, row.visitors)
+            visitors = min(row.visitors, THRESHOLD)  # a cell only shows whether it may
+            result.cells[(row.weekday, row.hour)] = Counts(row.checkins, visitors)
     return result

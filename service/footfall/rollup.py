@@ -3,7 +3,9 @@
 A visit row is per (venue, local hour, visitor). Inserting one records whether it is
 the visitor's first that day and their previous visit day (overall, and at the same
 weekday and hour); an offline replay that lands before rows already there also fixes
-those rows' marks, so the rollup never depends on arrival order.
+those rows' marks, so the rollup never depends on arrival order. The summaries the stats
+read (``venue_hours``, ``venue_visitors``, ``venue_visitor_days``) follow every change of
+these rows through statement triggers (migration 0011), in the same transaction.
 """
 
 from datetime import UTC, date, datetime

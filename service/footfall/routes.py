@@ -1,5 +1,7 @@
 """A venue's footfall, for its owner or an admin: JSON and CSV."""
 
+import json
+
 from flask import Response
 from flask.views import MethodView
 
@@ -35,6 +37,14 @@ def _stats(args: dict, venue_id: int) -> dict:
     return stats
 
 
+def _as_json(stats: dict) -> Response:
+    """The stats already have ``StatsSchema``'s shape but for two dates; dumping a year's
+    ~530 entries through marshmallow took 8-10 ms of a ~60 ms answer, ``json`` 0.7 ms
+    (a test checks the two agree). flask-smorest returns a Response as it is."""
+    body = {**stats, "from": stats["from"].isoformat(), "to": stats["to"].isoformat()}
+    return Response(json.dumps(body), mimetype="application/json")
+
+
 @blp.route(f"{VENUE}/stats")
 class Stats(MethodView):
     @authenticated(blp)
@@ -43,7 +53,7 @@ class Stats(MethodView):
     @blp.response(200, StatsSchema)
     def get(self, args, venue_id):
         """Footfall of a venue I own: totals, a series, weekday x hour, the peak"""
-        return _stats(args, venue_id)
+        return _as_json(_stats(args, venue_id))
 
 
 @blp.route(f"{VENUE}/stats.csv")

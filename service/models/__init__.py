@@ -3,7 +3,7 @@
 from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
 from service.models.event import Event, Rsvp
-from service.models.footfall import VenueVisit
+from service.models.footfall import VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
 from service.models.notification import Device, NearbyQuota, Notification, PushDelivery
@@ -47,8 +47,11 @@ __all__ = [
     "UserVenue",
     "Venue",
     "VenueClaim",
+    "VenueHour",
     "VenueMayor",
     "VenueStaff",
     "VenueVisit",
     "VenueVisitDay",
+    "VenueVisitor",
+    "VenueVisitorDay",
 ]

@@ -9,7 +9,7 @@ the same weekday and hour) lies before the range.
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
@@ -49,3 +49,47 @@ class VenueVisit(Base):
     prev_cell_day: Mapped[date | None] = mapped_column(
         Date, comment="the visitor's previous day here at this weekday and hour"
     )
+
+
+class VenueHour(Base):
+    """A venue's footfall in one local hour, summed over its visit rows (kept by a trigger
+    on ``venue_visits``, migration 0011): every figure that adds up across hours."""
+
+    __tablename__ = "venue_hours"
+    __table_args__ = (
+        Index("ix_venue_hours_cell", "venue_id", "weekday", "local_hour", "hour_start"),
+    )
+
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    local_day: Mapped[date] = mapped_column(Date, nullable=False)
+    weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    local_hour: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    checkins: Mapped[int] = mapped_column(Integer, nullable=False)
+    visits: Mapped[int] = mapped_column(Integer, nullable=False)
+    day_firsts: Mapped[int] = mapped_column(Integer, nullable=False)
+    week_firsts: Mapped[int] = mapped_column(Integer, nullable=False)
+    new_visitors: Mapped[int] = mapped_column(Integer, nullable=False)
+    cell_firsts: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VenueVisitor(Base):
+    """A visitor's first and last local day at a venue (kept by a trigger)."""
+
+    __tablename__ = "venue_visitors"
+
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, nullable=False)
+    last_day: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+class VenueVisitorDay(Base):
+    """How many of a venue's visitors have their first (last) day here on ``day``."""
+
+    __tablename__ = "venue_visitor_days"
+
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    firsts: Mapped[int] = mapped_column(Integer, nullable=False)
+    lasts: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -6,12 +6,14 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from service.database import db
 from service.footfall import backfill, from_raw, from_rollup
+from service.footfall import service as footfall_service
 from service.footfall.grid import make_range
-from service.models import VenueVisit
+from service.footfall.schemas import StatsSchema
+from service.models import User, VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
 from tests.conftest import offset_point
 
 NEW_YORK = (40.7306, -73.9866)
@@ -32,6 +34,26 @@ def stats(client, user, venue, **params):
     return client.get(
         f"/api/v1/venues/{venue['id']}/stats", headers=user["headers"], query_string=params
     )
+
+
+def summaries(session) -> list:
+    """Every row of the footfall summaries, zero rows left out (deltas may leave them)."""
+    found = []
+    for model, kept in (
+        (VenueHour, VenueHour.visits != 0),
+        (VenueVisitor, True),
+        (VenueVisitorDay, (VenueVisitorDay.firsts != 0) | (VenueVisitorDay.lasts != 0)),
+    ):
+        table = model.__table__
+        query = select(table).where(kept).order_by(*table.primary_key.columns)
+        found.append(session.execute(query).all())
+    return found
+
+
+def rebuilt_summaries(session) -> list:
+    """The summaries as a rebuild of the rollup from history makes them."""
+    backfill.rebuild(db_session=session)
+    return summaries(session)
 
 
 def visit(actions, people, venue, **extra):
@@ -209,6 +231,21 @@ def test_csv_equals_json(client, actions, owned, frozen_clock):
     assert not any(h in response.text or h in str(body) for h in handles)
 
 
+def test_stats_json_is_what_its_schema_dumps(client, owned, frozen_clock, actions, app):
+    """The route writes the JSON itself (speed); it must be what StatsSchema documents."""
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 8, 14, 0, tzinfo=UTC)
+    visit(actions, [actions.register() for _ in range(6)], venue)
+    body = stats(client, owner, venue, **{"from": "2026-06-01", "to": "2026-06-08"}).json
+    with app.app_context():
+        user = db.session.get(User, owner["user"]["id"])
+        expected = footfall_service.stats(
+            db_session=db.session, user=user, venue_id=venue["id"],
+            first=date(2026, 6, 1), last=date(2026, 6, 8),
+        )  # fmt: skip
+        assert body == StatsSchema().dump(expected)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -227,7 +264,7 @@ def test_bad_stats_queries(client, owned, params):
 
 
 def test_rollups_equal_raw_aggregation_after_random_checkins(
-    client, actions, owned, frozen_clock, app
+    client, actions, owned, frozen_clock, app, monkeypatch
 ):
     owner, venue = owned
     rng = random.Random(7)
@@ -259,10 +296,26 @@ def test_rollups_equal_raw_aggregation_after_random_checkins(
             (date(2026, 10, 29), date(2026, 11, 4), "hour"),
         ):
             span = make_range(first, last, "America/New_York", granularity)
-            fast = from_rollup.figures(session, venue["id"], span)
             slow = from_raw.figures(session, venue["id"], span)
-            assert fast.total.checkins > 0
-            assert fast == slow, (first, last, granularity)
+            for scan_rows in (from_rollup.SCAN_ROWS, 0):  # a short range's way, a long one's
+                monkeypatch.setattr(from_rollup, "SCAN_ROWS", scan_rows)
+                fast = from_rollup.figures(session, venue["id"], span)
+                assert fast.total.checkins > 0
+                assert fast == slow, (first, last, granularity, scan_rows)
+            # both ways of counting a long range's visitors, whichever the figures chose
+            params = from_rollup.span_params(venue["id"], span)
+            for way in (from_rollup.visitors_from_days, from_rollup.first_visits_in_range):
+                assert session.scalar(way(), params) == slow.total.visitors, way
+        assert summaries(session) == rebuilt_summaries(session)
+        # an account deleted: its visits cascade away, the summaries follow
+        session.execute(text("DELETE FROM users WHERE id = :id"), {"id": people[1]["user"]["id"]})
+        span = make_range(
+            date(2026, 10, 20), frozen_clock.current.date(), "America/New_York", "day"
+        )
+        assert from_rollup.figures(session, venue["id"], span) == from_raw.figures(
+            session, venue["id"], span
+        )
+        assert summaries(session) == rebuilt_summaries(session)
         # rebuilding the rollup from history gives the very rows kept as check-ins came
         kept = session.execute(select(VenueVisit.__table__).order_by(*VenueVisit.__table__.c)).all()
         backfill.rebuild(db_session=session)
