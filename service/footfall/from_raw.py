@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
+from service.footfall.plans import custom_plans
 from service.footfall.rollup import counts_sql
 from service.models import Checkin, VenueStaff
 
@@ -47,6 +48,11 @@ def _bucket(parts: dict, granularity: str):
 def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone`` (a cell's
     ``visitors`` capped at ``THRESHOLD``, as the rollup gives it)."""
+    with custom_plans(db_session):
+        return _figures(db_session, venue_id, span)
+
+
+def _figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     counted = _counted(venue_id)
     firsts = (
         select(Checkin.user_id, func.min(Checkin.effective_at).label("first_at"))

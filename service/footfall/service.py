@@ -11,6 +11,7 @@ from service.footfall import from_raw, from_rollup
 from service.footfall.figures import report
 from service.footfall.grid import make_range, today_in
 from service.footfall.meetings import add_meetings
+from service.footfall.plans import custom_plans
 from service.models import User
 from service.venues import service as venues
 
@@ -44,7 +45,8 @@ def stats(
         raise DomainError(str(exc), errors={"query": {"from": [str(exc)]}}) from exc
     source = from_rollup if zone == venue.timezone else from_raw
     figures = source.figures(reader, venue.id, span)
-    add_meetings(reader, venue.id, span, figures)
+    with custom_plans(reader):
+        add_meetings(reader, venue.id, span, figures)
     if venues.acting_as_admin(user, venue):
         audit.record(
             db_session,

@@ -323,3 +323,24 @@ def test_rollups_equal_raw_aggregation_after_random_checkins(
             select(VenueVisit.__table__).order_by(*VenueVisit.__table__.c)
         ).all()
         assert len(kept) > 100 and rebuilt == kept
+
+
+def test_stats_statements_are_never_prepared(client, actions, owned, frozen_clock, app):
+    """A prepared statement may fall back to a generic plan after five runs, made for any
+    range (a year's raw aggregation then timed out): footfall statements stay unprepared."""
+    _owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 8, 14, 0, tzinfo=UTC)
+    visit(actions, [actions.register() for _ in range(5)], venue)
+    with app.app_context():
+        session = db.session
+        span = make_range(date(2026, 6, 1), date(2026, 6, 8), "America/New_York", "day")
+        for _ in range(8):
+            from_rollup.figures(session, venue["id"], span)
+            from_raw.figures(session, venue["id"], span)
+        prepared = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_prepared_statements"
+                " WHERE statement LIKE '%venue_hours%' OR statement LIKE '%grouping(%'"
+            )
+        )
+        assert prepared == 0
