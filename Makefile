@@ -12,7 +12,7 @@ REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis:/
 SECRET := .secrets/jwt_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test lint format migrate seed db bench clean browser fuzz
+.PHONY: run test lint format migrate seed db bench bench-parts wrk clean browser fuzz
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -69,8 +69,20 @@ format: $(BIN)/activate
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(BIN)/activate
-	$(BIN)/python bench/nearby_venues.py $(BENCH_ARGS)
+# wrk, the HTTP load generator of bench/scale.py (Debian's package, installed when root).
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && { \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; }; } || \
+		{ echo "wrk is missing: apt-get install wrk"; exit 1; }
+
+# The whole product at its stated scale, side by side in one run (bench/README.md).
+bench: $(BIN)/activate wrk
+	$(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+# The earlier benchmarks, one issue each.
+bench-parts: $(BIN)/activate
+	$(BIN)/python bench/nearby_venues.py $(BENCH_VENUES_ARGS)
 	$(BIN)/python bench/nearby_contacts.py $(BENCH_CONTACTS_ARGS)
 	$(BIN)/python bench/nearby_events.py $(BENCH_EVENTS_ARGS)
 	$(BIN)/python bench/checkin_throughput.py $(BENCH_CHECKINS_ARGS)

@@ -467,6 +467,11 @@ def run_http(url: str, owner_id: int, venue_id: int, spans: dict, figures: dict,
 
 def capture(app, call: Callable[[], object]) -> tuple[str, dict]:
     """The last SQL statement ``call`` sends through the app's engine, with parameters."""
+    return capture_all(app, call)[-1]
+
+
+def capture_all(app, call: Callable[[], object]) -> list[tuple[str, dict]]:
+    """Every SQL statement ``call`` sends through the app's engine, with parameters."""
     seen: list[tuple[str, dict]] = []
 
     def listener(_conn, _cursor, statement, parameters, _context, _many):
@@ -480,7 +485,7 @@ def capture(app, call: Callable[[], object]) -> tuple[str, dict]:
             db.session.rollback()
         finally:
             event.remove(engine, "before_cursor_execute", listener)
-    return seen[-1]
+    return seen
 
 
 def plan_nodes(node: dict) -> list[dict]:

@@ -34,7 +34,7 @@ before and after, and writes ``bench/results/scale.json`` (gunicorn logs next to
 Rerun: ``make bench`` (options through ``BENCH_ARGS``) or
 ``.venv/bin/python bench/scale.py --help``; a small world for a smoke test:
 ``BENCH_SCALE_DATABASE_URL=...irl_bench_scale_smoke .venv/bin/python bench/scale.py
---venues 20000 --users 3000 --checkins 200000 --busy-checkins 5000 --events 2000
+--venues 20000 --users 8000 --checkins 200000 --busy-checkins 20000 --events 2000
 --curve 5000,50000 --seconds 2 --warmup 1``.
 """
 
@@ -96,6 +96,15 @@ LABELS = {
     "ff365_raw_sql": "footfall 365 days, the raw SQL alone (pgbench)",
 }
 SANITY_POINTS = 20
+OTHER_CORES_WARNING = 0.2  # "other" CPU during check-ins beyond this: not a clean measurement
+OTHERS_SEEN: list[dict] = []  # other benchmarks / tests found running at a phase's start
+
+
+def note_others(where: str) -> None:
+    """Remember any other benchmark, server or test run found running now."""
+    found = scale_report.competitors()
+    if found:
+        OTHERS_SEEN.append({"phase": where, "at": time.time(), "processes": found})
 
 
 def parse_args() -> argparse.Namespace:
@@ -243,9 +252,9 @@ def checkin_slices(jobs: list, args) -> list[tuple[list, list]]:
 
 
 def footfall_sql(url: str, venue_id: int) -> dict[str, str]:
-    """Each footfall phase's figures statement as the service sends it for the HTTP
-    phase (rollup: the venue's zone; raw: UTC), its parameters inlined (pgbench runs it
-    as an unnamed statement: a custom plan every time)."""
+    """Each footfall phase's figures statements as the service sends them for the HTTP
+    phase (rollup: the venue's zone; raw: UTC), their parameters inlined (pgbench runs
+    them as unnamed statements: a custom plan every time, as the service does)."""
     from service.database import db
     from service.footfall import from_raw, from_rollup
     from service.footfall.grid import make_range
@@ -256,11 +265,12 @@ def footfall_sql(url: str, venue_id: int) -> dict[str, str]:
     for name, (days, tz) in FOOTFALL.items():
         reader = from_raw if tz else from_rollup
         span = make_range(today - timedelta(days=days - 1), today, tz or seeding.TIMEZONE, "day")
-        sql, params = footfall.capture(
+        sent = footfall.capture_all(
             app, lambda reader=reader, span=span: reader.figures(db.session, venue_id, span)
         )
         with psycopg.connect(seeding.libpq_conninfo(url)) as conn:
-            found[f"{name}_sql"] = psycopg.ClientCursor(conn).mogrify(sql, params)
+            cursor = psycopg.ClientCursor(conn)
+            found[f"{name}_sql"] = [cursor.mogrify(sql, params) for sql, params in sent]
     return found
 
 
@@ -285,6 +295,7 @@ def quiesce(conninfo: str, timeout_s: float = 30.0) -> float:
 
 def measure_read(name: str, concurrency: int, address: str, files: dict, args) -> dict:
     """A warm-up, then one measured run of read phase ``name``."""
+    note_others(f"{name}_c{concurrency}")
     seed = random.randrange(1, 10**6)
     if name == "venues_sql":
         scale_pgbench.run(files["conninfo"], files["sql"], concurrency, args.warmup)
@@ -313,6 +324,7 @@ def run_reads(address: str, files: dict, args) -> dict[str, list]:
 
 def measure_footfall(name: str, address: str, files: dict, args) -> dict:
     """A warm-up, then one measured run of footfall phase ``name`` (c=1)."""
+    note_others(name)
     if name in FOOTFALL_SQL:
         scale_pgbench.run(files["conninfo"], files[name], 1, 1)
         return scale_pgbench.run(files["conninfo"], files[name], 1, args.footfall_sql_seconds)
@@ -355,6 +367,7 @@ def run_checkins(address: str, conninfo: str, slices: list, tokens: dict, tmp: P
             path = "/api/v1/checkins"
             scale_wrk.run_post(address, files["warm"], args.concurrency, args.checkin_warmup, path)
             time.sleep(0.5)  # the last warm-up answers commit
+            note_others(f"checkins round {index}")
             since = scale_checkins.marker(conn)
             with PhaseMonitor(conninfo, address, client_marker="wrk") as monitor:
                 result = scale_wrk.run_post(
@@ -390,6 +403,7 @@ def run_curve(url: str, curve: dict, files: dict, secret: str, world_user: int, 
     tmp = files["dir"]
     for round_no in range(1, args.rounds + 1):
         for label, db_url, user_id in points:
+            note_others(f"curve {label}")
             token = apiserver.mint_tokens(db_url, secret, [user_id], TOKEN_MINUTES)[user_id]
             rows = [(token, read_paths("venues", lat, lon, args)) for lat, lon in files["points"]]
             items = scale_wrk.write_items(tmp / f"curve_{label}.txt", rows)
@@ -518,9 +532,9 @@ def main() -> None:
             files[name] = scale_wrk.write_items(tmp / f"{name}.txt", [row])
         files["sql"] = tmp / "nearby.sql"
         files["sql"].write_text(scale_pgbench.script(points, args.radius, args.limit))
-        for name, sql in footfall_sql(url, busy).items():
-            files[name] = tmp / f"{name}.sql"
-            files[name].write_text(sql.replace("\n", " ") + ";\n")
+        for name, statements in footfall_sql(url, busy).items():
+            files[name] = tmp / f"{name}.sql"  # one pgbench transaction: all of them
+            files[name].write_text("".join(sql.replace("\n", " ") + ";\n" for sql in statements))
         files.update(conninfo=conninfo, dir=tmp, points=points)
         log = RESULTS / "scale.gunicorn.log"
         with apiserver.running_api(
@@ -587,6 +601,13 @@ def report(args, seeded, refresh, state, rollup_check, checked, measured, load_b
     explaining = scale_report.notes(results)
     scale_report.print_notes(explaining)
     scale_report.print_cpu(measured["checkins"])
+    for index, r in enumerate(measured["checkins"], 1):
+        other = r.get("machine", {}).get("cpu_cores_used", {}).get("other", 0)
+        if other > OTHER_CORES_WARNING:
+            print(f"WARNING: {other} cores used by other processes in check-in round {index}")
+    if OTHERS_SEEN:
+        phases = sorted({seen["phase"] for seen in OTHERS_SEEN})
+        print(f"WARNING: other benchmarks or tests ran during: {', '.join(phases)}")
     print(f"\nrollup == raw (in process): {rollup_check}; sanity: {checked}")
     print(f"seeding: {json.dumps(_seed_times(seeded))}")
     document = {
@@ -597,6 +618,7 @@ def report(args, seeded, refresh, state, rollup_check, checked, measured, load_b
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in load_after],
             "others_running_at_start": others,
+            "others_seen_during_phases": OTHERS_SEEN,
         },
         "code": code,
         "world": state,
@@ -623,8 +645,8 @@ def _seed_times(seeded: dict) -> dict:
         total = (record.get("timings") or {}).get("total_s")
         found[f"world.{step}"] = total if record.get("seeded_now") else f"reused ({total} s)"
     for label, record in seeded["curve"].items():
-        timings = record["seeded"]
-        found[f"curve.{label}"] = timings["total_s"] if timings else "reused"
+        total = record["timings"].get("total_s")
+        found[f"curve.{label}"] = total if record["seeded_now"] else f"reused ({total} s)"
     return found
 
 

@@ -52,30 +52,39 @@ def code() -> dict:
     }
 
 
-def _ancestors() -> set[int]:
-    found, pid = set(), os.getpid()
-    while pid > 1:
-        found.add(pid)
+def _processes() -> dict[int, tuple[int, str]]:
+    """``pid: (parent pid, command line)`` of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), command)
     return found
 
 
 def competitors() -> list[str]:
-    """Other benchmarks, servers, load generators or test runs (they skew the numbers)."""
-    mine, found = _ancestors(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            continue
-        if any(marker in command for marker in BUSY_MARKERS):
-            found.append(f"{entry.name}: {command[:120]}")
-    return found
+    """Other benchmarks, servers, load generators or test runs than this one and its
+    children (they skew the numbers)."""
+    processes = _processes()
+    mine, pid = set(), os.getpid()
+    while pid > 1 and pid in processes:  # this process and its ancestors
+        mine.add(pid)
+        pid = processes[pid][0]
+    grown = True
+    while grown:  # ... and its descendants
+        children = {p for p, (parent, _) in processes.items() if parent in mine} - mine
+        grown = bool(children)
+        mine |= children
+    return [
+        f"{pid}: {command[:120]}"
+        for pid, (_, command) in sorted(processes.items())
+        if pid not in mine and any(marker in command for marker in BUSY_MARKERS)
+    ]
 
 
 def median_of_rounds(rounds: list[dict]) -> dict:

@@ -80,19 +80,23 @@ def summarise(raw: dict, connections: int, window: tuple[float, float]) -> dict:
     """Throughput, latencies in ms and errors from one ``WRK_JSON`` record."""
     seconds = raw["duration_us"] / 1e6
     latency = raw["latency_us"]
-    errors = {key: value for key, value in raw["errors"].items() if value}
+    answered = raw["requests"] > 0
+
+    def ms(key: str) -> float | None:  # no answers: no latencies
+        return round(latency[key] / 1000, 3) if answered else None
+
     found = {
         "concurrency": connections,
         "requests": raw["requests"],
         "seconds": round(seconds, 3),
         "throughput_rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
-        "median_ms": round(latency["50"] / 1000, 3),
-        "p90_ms": round(latency["90"] / 1000, 3),
-        "p95_ms": round(latency["95"] / 1000, 3),
-        "p99_ms": round(latency["99"] / 1000, 3),
-        "mean_ms": round(latency["mean"] / 1000, 3),
-        "max_ms": round(latency["max"] / 1000, 3),
-        "errors": errors,
+        "median_ms": ms("50"),
+        "p90_ms": ms("90"),
+        "p95_ms": ms("95"),
+        "p99_ms": ms("99"),
+        "mean_ms": ms("mean"),
+        "max_ms": ms("max"),
+        "errors": {key: value for key, value in raw["errors"].items() if value},
         "window": window,
     }
     for key in ("statuses", "eligible", "meetings", "ran_out"):
