@@ -70,6 +70,11 @@ def _visits_in_range():
     return and_(V.venue_id == VENUE, V.hour_start >= START, V.hour_start < END)
 
 
+def _first_in_range():
+    """A visit row is its visitor's first in the range (their previous day lies before)."""
+    return and_(V.first_of_day, or_(V.prev_day.is_(None), V.prev_day < FIRST))
+
+
 def _as_int(expression):
     return cast(expression, Integer)
 
@@ -135,7 +140,7 @@ def _sums_statement(granularity: str):
 @lru_cache(maxsize=1)
 def _scan_statement():
     """Visitors of the range and of each cell in one pass over the range's visit rows."""
-    first_in_range = and_(V.first_of_day, or_(V.prev_day.is_(None), V.prev_day < FIRST))
+    first_in_range = _first_in_range()
     first_in_cell = or_(V.prev_cell_day.is_(None), V.prev_cell_day < FIRST)
     return (
         select(
@@ -154,8 +159,7 @@ def first_visits_in_range():
     """Distinct visitors of the range from its own visit rows (one first row each)."""
     return select(func.count()).where(
         _visits_in_range(),
-        V.first_of_day,
-        or_(V.prev_day.is_(None), V.prev_day < FIRST),
+        _first_in_range(),
         V.user_id.not_in(_staff()),
     )
 
