@@ -34,6 +34,20 @@ def within_m(column, other, radius_m: float) -> ColumnElement:
     return func.ST_DWithin(column, other, radius_m)
 
 
+def in_radius_box(column, other, radius_m) -> ColumnElement:
+    """True when ``column`` lies in the index box around every point within ``radius_m``
+    metres of ``other``: the GiST index condition ``ST_DWithin`` adds, without its exact
+    test (apply that to the few rows kept).
+
+    For a nearest-N query this is the bound to give PostgreSQL: PostGIS estimates the
+    rows passing ``ST_DWithin``'s exact test about a thousand times too low, and when
+    that falls under the ``LIMIT`` the planner trades the KNN index scan (stops after N
+    rows) for a bitmap scan that sorts every venue in the radius (0.6 ms against 25-75 ms
+    at 100 k clustered venues). The box alone is estimated from the spatial statistics.
+    """
+    return column.op("&&")(func._ST_Expand(other, radius_m))
+
+
 def knn_order(column, other) -> ColumnElement:
     """KNN ordering key (``<->``) that lets the GiST index return nearest rows first."""
     return column.op("<->")(other)

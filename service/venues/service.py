@@ -152,10 +152,13 @@ def delete(*, db_session: Session, user: User, venue_id: int) -> None:
 def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
     """The nearby query with bound parameters, built once per filter combination.
 
-    The GiST index serves the KNN order (``<->``), bounded by ``ST_DWithin``; the outer
-    sort uses the exact spheroidal distance.
+    The GiST index serves the KNN order (``<->``) inside the radius' box and stops after
+    ``offset + limit`` rows; the outer query keeps those within the radius on the
+    spheroid, nearest first by exact distance, and skips ``offset``.
     """
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    radius = bindparam("radius", type_=Float)
+    offset = bindparam("offset", type_=Integer)
     inner = (
         select(
             Venue.id,
@@ -169,20 +172,21 @@ def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
             geosql.longitude(Venue.location).label("lon"),
             geosql.distance_m(Venue.location, here).label("distance_m"),
         )
-        .where(
-            Venue.deleted_at.is_(None),
-            geosql.within_m(Venue.location, here, bindparam("radius", type_=Float)),
-        )
+        .where(Venue.deleted_at.is_(None), geosql.in_radius_box(Venue.location, here, radius))
         .order_by(geosql.nearest_first(Venue.location, here, knn))
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer) + offset)
     )
     if with_category:
         inner = inner.where(func.lower(Venue.category) == bindparam("category"))
     if with_q:
         inner = inner.where(Venue.name.ilike(bindparam("pattern"), escape="\\"))
     sub = inner.subquery()
-    return select(sub).order_by(sub.c.distance_m, sub.c.id)
+    return (
+        select(sub)
+        .where(sub.c.distance_m <= radius)
+        .order_by(sub.c.distance_m, sub.c.id)
+        .offset(offset)
+    )
 
 
 def nearby(
