@@ -122,6 +122,7 @@ def parse_args() -> argparse.Namespace:
     add("--seed", type=int, default=11, help="seed of the history")
     add("--curve", default="100000,10000000", help="venues of the scale curve's other DBs")
     add("--no-curve", action="store_true", help="skip the scale curve")
+    add("--seed-only", action="store_true", help="seed the databases, measure nothing")
     add("--workers", type=int, default=2, help="gunicorn workers (gevent)")
     add("--rounds", type=int, default=3, help="interleaved rounds of every phase")
     add("--seconds", type=int, default=10, help="measured seconds per read phase and round")
@@ -478,6 +479,9 @@ def main() -> None:
     centres, origin = seeding.load_centres()
     print(f"cluster centres: {len(centres):,} ({origin})", flush=True)
     seeded = seed_all(url, args, centres)
+    if args.seed_only:
+        print(f"seeding: {json.dumps(_seed_times(seeded))}")
+        return
     facts = seeded["world"]["facts"]
     busy = facts["busy_venue_id"]
     with psycopg.connect(conninfo, autocommit=True) as conn:
