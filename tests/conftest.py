@@ -55,6 +55,7 @@ def base_app(engine):
             "DB_POOL_SIZE": 25,
             "DB_MAX_OVERFLOW": 10,
             "TESTING": True,
+            "CHECK_JSON_SHAPE": True,  # fast JSON answers must equal their schema's dump
             # generous: tests make many requests as one user; test_rate_limits tightens them
             "RATE_LIMIT_WRITES": "100000 per minute",
             "RATE_LIMIT_READS": "100000 per minute",

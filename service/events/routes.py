@@ -9,6 +9,7 @@ from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.geojson import documented, feature_collection, wants_geojson
+from service.common.json_body import as_json
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.events import service
@@ -68,7 +69,7 @@ class NearbyEvents(MethodView):
         next_cursor = cursor.encode(offset + args["limit"]) if more else None
         if wants_geojson():
             return feature_collection(NearbyEventSchema(), items, next_cursor)
-        return {"items": items, "next_cursor": next_cursor}
+        return as_json({"items": items, "next_cursor": next_cursor}, NearbyEventsPageSchema)
 
 
 @blp.route(EVENT)

@@ -9,6 +9,7 @@ from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.geojson import documented, feature_collection, wants_geojson
+from service.common.json_body import as_json
 from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.presence import service
@@ -72,7 +73,7 @@ class NearbyContacts(MethodView):
         page = _page(items, args)
         if wants_geojson():
             return feature_collection(NearbyContactSchema(), page["items"], page["next_cursor"])
-        return page
+        return as_json(page, NearbyContactsPageSchema)
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/here")
