@@ -28,8 +28,9 @@ def init_app(app: Flask) -> None:
     jwt.user_lookup_error_loader(lambda header, payload: _unauthorized("Unknown user."))
 
 
-def _verified_with_token() -> bool:
-    """Did the rate limiter already verify a valid token in this request?"""
+def token_verified() -> bool:
+    """Was a valid token verified already in this request (by the rate limiter's key or
+    the login check)? Verifying costs ~0.3 ms: PyJWT checks every character."""
     try:
         return bool(get_jwt())
     except RuntimeError:  # nothing verified yet
@@ -41,7 +42,7 @@ def login_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not _verified_with_token():
+        if not token_verified():
             verify_jwt_in_request()
         g.user_id = int(get_jwt_identity())
         return view(*args, **kwargs)
