@@ -12,7 +12,7 @@ REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis:/
 SECRET := .secrets/jwt_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test lint format migrate seed db bench bench-parts wrk clean browser fuzz
+.PHONY: run test lint format migrate seed db bench bench-parts wrk clean browser fuzz tune-db
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -76,8 +76,13 @@ wrk:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; }; } || \
 		{ echo "wrk is missing: apt-get install wrk"; exit 1; }
 
+# PostgreSQL's memory sized as a dedicated server's (shared_buffers a quarter of RAM);
+# restarts the local cluster when it has to change (scripts/tune_postgres.py).
+tune-db: db
+	$(BIN)/python scripts/tune_postgres.py "$(DATABASE_URL)"
+
 # The whole product at its stated scale, side by side in one run (bench/README.md).
-bench: $(BIN)/activate wrk
+bench: $(BIN)/activate wrk tune-db
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 # The earlier benchmarks, one issue each.

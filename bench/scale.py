@@ -594,7 +594,8 @@ def report(args, seeded, refresh, state, rollup_check, checked, measured, load_b
         f" check-ins ({state['busy']['checkins']:,} at the busy venue), {state['events']:,}"
         f" events; gunicorn {args.workers} gevent workers; {host['cpus']} CPUs,"
         f" {host['ram_gb']} GB RAM; {host['postgres'].split(' on ')[0]}, PostGIS"
-        f" {host['postgis']}; load average {load_before[0]:.2f} before,"
+        f" {host['postgis']}, shared_buffers {_buffers(host)}; load average"
+        f" {load_before[0]:.2f} before,"
         f" {load_after[0]:.2f} after; medians of {args.rounds} interleaved rounds per phase"
         f" ({args.seconds} s reads, {args.footfall_seconds} s footfall ({args.footfall_raw_seconds}"
         f" s raw, {args.footfall_sql_seconds} s SQL),"
@@ -638,6 +639,12 @@ def report(args, seeded, refresh, state, rollup_check, checked, measured, load_b
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"results written to {args.output}")
+
+
+def _buffers(host: dict) -> str:
+    """shared_buffers as PostgreSQL states it (pages of 8 kB) in MB."""
+    raw = host["pg_settings"].get("shared_buffers", "")
+    return f"{int(raw[:-3]) * 8 // 1024} MB" if raw.endswith("8kB") else raw
 
 
 def _seed_times(seeded: dict) -> dict:
