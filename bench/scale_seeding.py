@@ -3,7 +3,8 @@ while its options (and those of the steps before it) match what is already there
 
 Steps, in order (each reuses an existing bench seeder):
 
-1. ``venues``: ``seeding.seed_venues`` — venues clustered like New York (COPY, CLUSTER).
+1. ``venues``: ``seeding.seed_venues`` — venues clustered like New York (COPY, CLUSTER in
+   geohash order).
 2. ``history``: ``checkin_seeding.seed_history`` — users, 50 mutual contacts each (the
    ring), a year of check-ins and the rewards state they imply — with the busy venue's
    year merged in before the history is sorted and derived from: ``footfall_seeding``'s
@@ -14,7 +15,7 @@ Steps, in order (each reuses an existing bench seeder):
 3. ``events``: ``nearby_events.seed_events`` (the year centred on now; it re-seeds
    itself when that year has drifted).
 4. ``rollup``: ``footfall_seeding.rebuild_rollup`` (``service.footfall.backfill``).
-5. ``cluster``: ``CLUSTER venues`` again (step 2 rewrote every venue: ``city``).
+5. ``cluster``: venues clustered by place again (step 2 rewrote every venue: ``city``).
 6. ``VACUUM ANALYZE`` and a checkpoint, when any step ran.
 
 If the venues step's options differ from the seeded ones the database is dropped and
@@ -176,8 +177,7 @@ def _cluster(conn, url, args, centres) -> dict:
     moved them to the end of the heap in id order, as unclustered as a random table."""
     started = time.perf_counter()
     conn.execute("SET maintenance_work_mem = '1GB'")
-    conn.execute("CLUSTER venues USING ix_venues_location")
-    conn.execute("ANALYZE venues")
+    seeding.cluster_by_place(conn)
     return {"total_s": round(time.perf_counter() - started, 2)}
 
 
