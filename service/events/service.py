@@ -1,8 +1,9 @@
 """Event use cases: create, read, edit, delete, RSVP, attendees, nearby, conversion."""
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Float, and_, bindparam, delete, func, select
+from sqlalchemy import BigInteger, DateTime, Float, Integer, and_, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -166,23 +167,30 @@ def attendees(*, db_session: Session, viewer_id: int, event_id: int) -> dict:
     }
 
 
-def _nearby_statement(here, radius_m, start, end, limit, offset, viewer_id, knn: bool):
+@lru_cache(maxsize=2)
+def _nearby_statement(knn: bool):
     """The nearest events picked by id first (KNN on the (location, period) GiST index,
     bounded by ST_DWithin and the window; exact distance when ``knn`` is False), and only
-    those few joined to their venue and organiser."""
+    those few joined to their venue and organiser. Built once per ``knn`` with bound
+    parameters (lat, lon, r, start, end, limit, offset, viewer): building it cost ~1 ms
+    a call."""
+    here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    window = DateTime(timezone=True)
     nearest = (
         select(Event.id, geosql.distance_m(Event.location, here).label("distance_m"))
         .where(
-            geosql.within_m(Event.location, here, bindparam("r", radius_m, type_=Float)),
-            overlaps(Event.period, start, end),
+            geosql.within_m(Event.location, here, bindparam("r", type_=Float)),
+            overlaps(
+                Event.period, bindparam("start", type_=window), bindparam("end", type_=window)
+            ),
         )
         .order_by(geosql.nearest_first(Event.location, here, knn))
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
         .subquery()
     )
     contacts = select(Relationship.other_id).where(
-        Relationship.user_id == viewer_id, Relationship.mutual
+        Relationship.user_id == bindparam("viewer", type_=BigInteger), Relationship.mutual
     )
     going = (
         select(func.count())
@@ -230,11 +238,17 @@ def nearby(
 ) -> list[dict]:
     """Events overlapping [start, end) within the radius, nearest first, each with how many
     of my contacts are going."""
-    here = geosql.point(position)
-    rows = nearest_rows(
-        db_session,
-        lambda knn: _nearby_statement(here, radius_m, start, end, limit, offset, viewer_id, knn),
-    )
+    params = {
+        "lat": position.lat,
+        "lon": position.lon,
+        "r": radius_m,
+        "start": start,
+        "end": end,
+        "limit": limit,
+        "offset": offset,
+        "viewer": viewer_id,
+    }
+    rows = nearest_rows(db_session, _nearby_statement, params)
     items = [
         {
             "id": r.id,
