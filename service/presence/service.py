@@ -15,6 +15,7 @@ from geo import sql as geosql
 from geo.coords import LatLon
 from service.models import Checkin, Relationship, User, Venue
 from service.presence import shaping
+from service.venues.service import VIEW_COLUMNS
 from service.venues.service import to_dict as venue_dict
 from service.venues.service import view as venue_view
 
@@ -22,15 +23,6 @@ RECENT = timedelta(hours=3)
 FEED_WINDOW = timedelta(days=7)
 # An approximate position is a cell centre up to ~1.5 km from the venue.
 SNAP_MARGIN_M = 3000.0
-# What a venue shows, without loading it as an entity (nearby contacts: ~50 rows a call).
-VENUE_COLUMNS = (
-    Venue.name,
-    Venue.category,
-    Venue.address,
-    Venue.radius_m,
-    Venue.timezone,
-    Venue.owner_id,
-)
 
 
 def _visible(viewer_id: int):
@@ -151,7 +143,7 @@ def _nearby_contacts_statement():
             latest.c.effective_at,
             latest.c.shout,
             latest.c.venue_id,
-            *VENUE_COLUMNS,
+            *VIEW_COLUMNS,
             geosql.latitude(Venue.location).label("vlat"),
             geosql.longitude(Venue.location).label("vlon"),
         )

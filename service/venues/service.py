@@ -15,6 +15,17 @@ from service.common.nearest import nearest_rows
 from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
+# What ``view`` reads of a venue besides its id and position, for statements that select
+# columns rather than entities.
+VIEW_COLUMNS = (
+    Venue.name,
+    Venue.category,
+    Venue.address,
+    Venue.radius_m,
+    Venue.timezone,
+    Venue.owner_id,
+)
+
 
 def view(row, venue_id: int, lat: float, lon: float) -> dict:
     """The API's venue shape from anything with name, category, address, radius_m,
@@ -162,12 +173,7 @@ def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
     inner = (
         select(
             Venue.id,
-            Venue.name,
-            Venue.category,
-            Venue.address,
-            Venue.radius_m,
-            Venue.timezone,
-            Venue.owner_id,
+            *VIEW_COLUMNS,
             geosql.latitude(Venue.location).label("lat"),
             geosql.longitude(Venue.location).label("lon"),
             geosql.distance_m(Venue.location, here).label("distance_m"),
