@@ -1,10 +1,11 @@
 """JSON answers written straight from bodies already in their schema's shape.
 
 Dumping through marshmallow was the largest Python cost of a nearby answer (about a
-third of the in-process time for 20 venues); ``json`` writes the same text in a tenth of
-that. With ``CHECK_JSON_SHAPE`` set (the tests set it) every such answer is also dumped
-by its schema and must come out identical, types included, so a body that drifts from
-its schema fails the tests that reach it. flask-smorest returns a ``Response`` as it is.
+third of the in-process time for 20 venues) and 8-10 ms of a year's footfall (~530
+entries, against 0.7 ms for ``json``). With ``CHECK_JSON_SHAPE`` set (the tests set it)
+every such answer is also dumped by its schema and must come out identical, types
+included, so a body that drifts from its schema fails the tests that reach it.
+flask-smorest returns a ``Response`` as it is.
 """
 
 import json
