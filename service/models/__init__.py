@@ -17,7 +17,7 @@ from service.models.reward import (
     VenueStaff,
     VenueVisitDay,
 )
-from service.models.social import Follow, Identity, PendingFollow, Relationship
+from service.models.social import Follow, Identity, OAuthState, PendingFollow, Relationship
 from service.models.token import RefreshToken
 from service.models.user import User
 from service.models.venue import Venue
@@ -35,6 +35,7 @@ __all__ = [
     "Meeting",
     "NearbyQuota",
     "Notification",
+    "OAuthState",
     "PendingFollow",
     "PointsEntry",
     "PushDelivery",
