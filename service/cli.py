@@ -14,6 +14,7 @@ from service import clock
 from service.admin import audit
 from service.claims import service as claims
 from service.common.schemas import MAX_ID
+from service.contacts import pending
 from service.database import db, libpq_dsn
 from service.errors import DomainError
 from service.footfall import backfill
@@ -119,6 +120,17 @@ def purge_refresh_tokens() -> None:
     click.echo(f"deleted {result.rowcount} expired refresh tokens")
 
 
+@click.command("purge-pending-follows")
+@with_appcontext
+@click.option("--days", type=int, default=None, help="Age limit (default PENDING_FOLLOWS_DAYS).")
+def purge_pending_follows(days: int | None) -> None:
+    """Delete imported handles that matched nobody and were not re-imported for 180 days."""
+    age = timedelta(days=days if days is not None else current_app.config["PENDING_FOLLOWS_DAYS"])
+    removed = pending.purge(db.session, older_than=age, now=clock.now())
+    db.session.commit()
+    click.echo(f"purged {removed} pending follows older than {age.days} days")
+
+
 @click.command("recompute-rewards")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
@@ -209,6 +221,7 @@ def init_app(app: Flask) -> None:
         reject_claim,
         purge_idempotency_keys,
         purge_refresh_tokens,
+        purge_pending_follows,
         recompute_rewards,
         rebuild_footfall,
         push_worker,

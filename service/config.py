@@ -48,6 +48,9 @@ class Config:
         self.RATE_LIMIT_READS = os.environ.get("RATE_LIMIT_READS", "600 per minute")
         self.RATE_LIMIT_NEARBY = os.environ.get("RATE_LIMIT_NEARBY", "60 per minute")
         self.RATE_LIMIT_AUTH = os.environ.get("RATE_LIMIT_AUTH", "30 per minute")
+        self.RATE_LIMIT_IDENTITY_CHECKS = os.environ.get(
+            "RATE_LIMIT_IDENTITY_CHECKS", "10 per minute"
+        )
         self.LOGIN_FAILURES_PER_WINDOW = _int("LOGIN_FAILURES_PER_WINDOW", 10)
         self.LOGIN_FAILURE_WINDOW_S = _int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
         self.CHECKINS_PER_HOUR = _int("CHECKINS_PER_HOUR", 30)
@@ -71,6 +74,27 @@ class Config:
         self.PUSH_MAX_ATTEMPTS = _int("PUSH_MAX_ATTEMPTS", 8)
         self.PUSH_RETRY_BASE_S = _float("PUSH_RETRY_BASE_S", 2.0)
         self.PUSH_RETRY_MAX_S = _float("PUSH_RETRY_MAX_S", 900.0)
+
+        # Online identities: where each network's public profile is read (tests point these
+        # at a local server), how long and how much of an answer to read.
+        self.MASTODON_URL_TEMPLATE = os.environ.get("MASTODON_URL_TEMPLATE", "https://{instance}")
+        self.BLUESKY_API_URL = os.environ.get("BLUESKY_API_URL", "https://public.api.bsky.app")
+        self.GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+        self.IDENTITY_FETCH_TIMEOUT_S = _float("IDENTITY_FETCH_TIMEOUT_S", 5.0)
+        self.IDENTITY_FETCH_MAX_BYTES = _int("IDENTITY_FETCH_MAX_BYTES", 256 * 1024)
+        self.PENDING_FOLLOWS_MAX = _int("PENDING_FOLLOWS_MAX", 5000)
+        self.PENDING_FOLLOWS_DAYS = _int("PENDING_FOLLOWS_DAYS", 180)
+        # OAuth 2 providers: OAUTH_<NETWORK>_CLIENT_ID, _CLIENT_SECRET, _AUTHORIZE_URL,
+        # _TOKEN_URL, _USERINFO_URL, _SCOPE (service/identities/oauth.py has the defaults).
+        for key, value in os.environ.items():
+            if key.startswith("OAUTH_"):
+                setattr(self, key, value)
+        # Where the OAuth callback sends the browser when done (e.g. the app's own
+        # irl://identities link); unset: the callback answers JSON.
+        self.OAUTH_DONE_URL = os.environ.get("OAUTH_DONE_URL", "")
+        # The public origin of the API (https://api.example), for the OAuth redirect URI
+        # registered with each provider; unset: the request's own host.
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 65536)

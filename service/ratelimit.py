@@ -49,6 +49,10 @@ limiter = Limiter(
     headers_enabled=True,
 )
 nearby = limiter.shared_limit(_config("RATE_LIMIT_NEARBY"), scope="nearby", override_defaults=False)
+# verifying an identity makes IRL call a network: a small budget per user
+identity_checks = limiter.shared_limit(
+    _config("RATE_LIMIT_IDENTITY_CHECKS"), scope="identity-checks", override_defaults=False
+)
 sign_in = limiter.shared_limit(
     _config("RATE_LIMIT_AUTH"), scope="auth", key_func=get_remote_address, override_defaults=False
 )

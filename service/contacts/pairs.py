@@ -97,6 +97,44 @@ def unfollow(db_session: Session, follower_id: int, followee_id: int) -> bool:
     return bool(removed)
 
 
+def withdraw_via(db_session: Session, followee_id: int, via: str) -> list[int]:
+    """Withdraw the follows adopted through ``followee``'s identity on network ``via``.
+
+    Follows of the same pair made in the app or through another network stay; returns
+    the followers who no longer follow ``followee`` at all.
+    """
+    followers = sorted(
+        set(
+            db_session.scalars(
+                delete(Follow)
+                .where(Follow.followee_id == followee_id, Follow.via == via)
+                .returning(Follow.follower_id)
+            )
+        )
+    )
+    if not followers:
+        return []
+    # a follow of the same pair racing this one writes these rows too: wait for it, so
+    # the check below sees its edge (READ COMMITTED: a new statement, a new snapshot)
+    db_session.execute(
+        select(Relationship.user_id)
+        .where(Relationship.user_id.in_(followers), Relationship.other_id == followee_id)
+        .order_by(Relationship.user_id)
+        .with_for_update()
+    )
+    still = set(
+        db_session.scalars(
+            select(Follow.follower_id).where(
+                Follow.followee_id == followee_id, Follow.follower_id.in_(followers)
+            )
+        )
+    )
+    gone = [f for f in followers if f not in still]
+    for follower in gone:
+        _set_flags(db_session, follower, [followee_id], False)
+    return gone
+
+
 def is_mutual(db_session: Session, a: int, b: int) -> bool:
     """True when a and b follow each other."""
     return bool(

@@ -1,5 +1,6 @@
 """Contacts: import follow lists, follow and unfollow IRL users, list them."""
 
+from flask import current_app
 from flask.views import MethodView
 
 from service.auth.tokens import current_user
@@ -80,7 +81,11 @@ class ContactImport(MethodView):
         """Import the people I follow on a network (JSON list or the exported file)"""
         network, handles = read_import()
         result = service.import_handles(
-            db_session=db.session, user=current_user(), network=network, handles=handles
+            db_session=db.session,
+            user=current_user(),
+            network=network,
+            handles=handles,
+            pending_cap=current_app.config["PENDING_FOLLOWS_MAX"],
         )
         db.session.commit()
         return result

@@ -1,18 +1,21 @@
 """Contact use cases: import follow lists, follow and unfollow, list."""
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.contacts import pairs
+from service import clock
+from service.contacts import pairs, pending
 from service.errors import DomainError, NotFound
 from service.identities.handles import try_normalise
-from service.models import Identity, PendingFollow, Relationship, User
+from service.models import Identity, Relationship, User
 from service.users.service import get_by_handle
 
 
-def import_handles(*, db_session: Session, user: User, network: str, handles: list[str]) -> dict:
-    """Follow every IRL user among ``handles``; remember the others for when they join."""
+def import_handles(
+    *, db_session: Session, user: User, network: str, handles: list[str], pending_cap: int
+) -> dict:
+    """Follow every IRL user among ``handles`` (through their verified identity); remember
+    the others (the newest ``pending_cap`` per network) for when they verify."""
     canonical = {try_normalise(network, raw) for raw in handles}
     invalid = sum(1 for raw in handles if try_normalise(network, raw) is None)
     canonical.discard(None)
@@ -20,19 +23,17 @@ def import_handles(*, db_session: Session, user: User, network: str, handles: li
         select(Identity.handle, User.id, User.handle, User.display_name)
         .join(User, User.id == Identity.user_id)
         .where(
-            Identity.network == network, Identity.handle.in_(sorted(canonical)), User.id != user.id
+            Identity.network == network,
+            Identity.handle.in_(sorted(canonical)),
+            Identity.verified_at.is_not(None),
+            User.id != user.id,
         )
         .order_by(func.lower(User.handle))
     ).all()
     matched_handles = {row[0] for row in matched_rows}
     pairs.follow(db_session, user.id, [row[1] for row in matched_rows], via=network)
     unmatched = sorted(canonical - matched_handles - _my_handle(db_session, user, network))
-    if unmatched:
-        db_session.execute(
-            insert(PendingFollow)
-            .values([{"follower_id": user.id, "network": network, "handle": h} for h in unmatched])
-            .on_conflict_do_nothing()
-        )
+    pending.remember(db_session, user.id, network, unmatched, cap=pending_cap, now=clock.now())
     mutual = _mutual_with(db_session, user.id, [row[1] for row in matched_rows])
     return {
         "network": network,

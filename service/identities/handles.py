@@ -21,6 +21,14 @@ PATTERNS = {
     ),
 }
 MAX_LENGTH = 320
+NAMES = {
+    "twitter": "Twitter",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "github": "GitHub",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+}
 
 
 class InvalidHandle(DomainError):

@@ -12,15 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from geo.coords import LatLon
 from geo.errors import InvalidCoordinates
 from geo.timezones import timezone_at
+from service import clock
 from service.auth import service as accounts
 from service.contacts import pairs
-from service.models import User, Venue
+from service.models import Identity, User, Venue
 from service.seed.categories import OTHER, guess, keyword_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +38,17 @@ DEMO_USERS = (
     ("carol", "Carol Example"),
     ("dave", "Dave Example"),
 )
+# Their online identities, verified (fictional accounts on reserved example domains), so a
+# newcomer importing e.g. "irl_demo_alice" on Twitter finds Alice.
+DEMO_IDENTITIES = {
+    handle: {
+        "twitter": f"irl_demo_{handle}",
+        "mastodon": f"{handle}@social.irl.example",
+        "bluesky": f"{handle}.irl-demo.example",
+        "github": f"irl-demo-{handle}",
+    }
+    for handle, _ in DEMO_USERS
+}
 
 
 def data_dir() -> Path:
@@ -131,4 +144,21 @@ def seed_users(*, db_session: Session) -> list[str]:
         ids.append(user_id)
     for user_id in ids:
         pairs.follow(db_session, user_id, [other for other in ids if other != user_id], via="app")
+    _verified_identities(db_session, dict(zip((h for h, _ in DEMO_USERS), ids, strict=True)))
     return [handle for handle, _ in DEMO_USERS]
+
+
+def _verified_identities(db_session: Session, ids: dict[str, int]) -> None:
+    """Give each demo user their demo identities, verified (kept if already there)."""
+    rows = [
+        {
+            "user_id": ids[user],
+            "network": network,
+            "handle": handle,
+            "verified_at": clock.now(),
+            "profile_name": dict(DEMO_USERS)[user],
+        }
+        for user, identities in DEMO_IDENTITIES.items()
+        for network, handle in identities.items()
+    ]
+    db_session.execute(insert(Identity).values(rows).on_conflict_do_nothing())
