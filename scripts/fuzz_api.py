@@ -23,6 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.fake_networks import FakeNetworks  # noqa: E402
 from tests.live import process_env, running_api  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_fuzz"
@@ -76,6 +77,7 @@ def register(base: str) -> str:
 def run(examples: int, workers: int, seed: int, report_dir: Path, database_url: str) -> dict:
     """Run Schemathesis; return the summary."""
     prepare(database_url)
+    networks = FakeNetworks()  # identity verification reads these, never the internet
     env = process_env(
         database_url,
         secrets.token_urlsafe(48),
@@ -84,7 +86,10 @@ def run(examples: int, workers: int, seed: int, report_dir: Path, database_url: 
         RATE_LIMIT_READS="1000000 per minute",
         RATE_LIMIT_NEARBY="1000000 per minute",
         RATE_LIMIT_AUTH="1000000 per minute",
+        RATE_LIMIT_IDENTITY_CHECKS="1000000 per minute",
         CHECKINS_PER_HOUR="1000000",
+        **networks.profile_config(),
+        **networks.oauth_config(),
     )
     report_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -121,6 +126,7 @@ def run(examples: int, workers: int, seed: int, report_dir: Path, database_url: 
         for path in EXCLUDED_PATHS:
             command += ["--exclude-path", path]
         finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    networks.close()
     output = finished.stdout + finished.stderr
     summary = {"exit_code": finished.returncode, "output": output}
     report = report_dir / "report.json"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from service import clock, create_app
 from service.database import db
+from tests.fake_networks import FakeNetworks
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_test"
@@ -44,10 +45,21 @@ def engine():
 
 
 @pytest.fixture(scope="session")
-def base_app(engine):
-    """One app for the whole run, on the test database."""
+def networks():
+    """The networks' public APIs and OAuth providers, on a local server."""
+    fake = FakeNetworks()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="session")
+def base_app(engine, networks):
+    """One app for the whole run, on the test database, reading the fake networks."""
     app = create_app(
         {
+            **networks.profile_config(),
+            **networks.oauth_config(),
+            "IDENTITY_FETCH_TIMEOUT_S": 1.0,
             "DATABASE_URL": TEST_DATABASE_URL,
             "JWT_SECRET_KEY": "test-secret-" + "x" * 40,
             "ARGON2_TIME_COST": 1,
@@ -61,6 +73,7 @@ def base_app(engine):
             "RATE_LIMIT_READS": "100000 per minute",
             "RATE_LIMIT_NEARBY": "100000 per minute",
             "RATE_LIMIT_AUTH": "100000 per minute",
+            "RATE_LIMIT_IDENTITY_CHECKS": "100000 per minute",
         }
     )
     yield app
@@ -201,6 +214,49 @@ class Actions:
 def actions(client):
     """Register users, create venues, check in."""
     return Actions(client)
+
+
+def verify_identity(client, networks, user: dict, network: str, handle: str) -> dict:
+    """Verify ``handle`` on ``network`` for ``user`` the way a person does: the code in the
+    public profile (Mastodon, Bluesky, GitHub) or signing in at the provider (OAuth)."""
+    headers = user["headers"]
+    if network in ("mastodon", "bluesky", "github"):
+        claimed = client.put(
+            f"/api/v1/me/identities/{network}", headers=headers, json={"handle": handle}
+        )
+        assert claimed.status_code in (200, 201), claimed.json
+        networks.publish(network, claimed.json["handle"], f"hi! {claimed.json['proof_code']}")
+        response = client.post(f"/api/v1/me/identities/{network}/verify", headers=headers)
+    else:
+        finished = oauth_sign_in(client, user, network, handle).json
+        response = client.post(
+            f"/api/v1/me/identities/{network}/verify",
+            headers=headers,
+            json={"state": finished["state"], "completion": finished["completion"]},
+        )
+    assert response.status_code == 200 and response.json["verified"], response.json
+    return response.json
+
+
+def oauth_sign_in(client, user: dict, network: str, username: str, deny: bool = False):
+    """Authorize → sign in at the provider as ``username`` → the provider's redirect to
+    IRL's callback; the callback's response (``state``, ``completion`` when it worked)."""
+    import httpx
+
+    started = client.get(f"/api/v1/me/identities/{network}/authorize", headers=user["headers"])
+    assert started.status_code == 200, started.json
+    form = {"username": username} | ({"deny": "1"} if deny else {})
+    at_provider = httpx.post(started.json["authorize_url"], data=form)
+    assert at_provider.status_code == 302, at_provider.text
+    location = at_provider.headers["location"]
+    assert location.startswith("http://localhost/api/v1/identities/")
+    return client.get(location.removeprefix("http://localhost"))
+
+
+@pytest.fixture
+def verified(client, networks):
+    """Factory: ``verified(user, network, handle)`` verifies that identity for real."""
+    return lambda user, network, handle: verify_identity(client, networks, user, network, handle)
 
 
 def befriend(client, a: dict, b: dict) -> None:

@@ -107,9 +107,11 @@ MATRIX = {
     },
     # the owner's device: nobody else can remove it
     ("DELETE", "/api/v1/me/devices/{device_id}"): dict.fromkeys(ROLES, 404),
-    # the owner's Twitter handle: nobody else can take it; nobody else has one to unlink
+    # the owner's verified Twitter handle: nobody else can claim it; nobody else has one
+    # to unlink or verify
     ("PUT", "/api/v1/me/identities/{network}"): dict.fromkeys(ROLES, 409),
     ("DELETE", "/api/v1/me/identities/{network}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/api/v1/me/identities/{network}/verify"): dict.fromkeys(ROLES, 404),
     # the owner's notifications: marking them read as someone else marks nothing
     ("POST", "/api/v1/me/notifications/read"): dict.fromkeys(ROLES, 200),
     ("POST", "/api/v1/admin/claims/{claim_id}/approve"): {
@@ -156,6 +158,10 @@ NO_FOREIGN_OBJECT = {
     ("GET", "/api/v1/me/devices"),
     ("POST", "/api/v1/me/devices"),
     ("GET", "/api/v1/me/identities"),
+    # a sign-in of one's own; the callback's state is bound to its starter
+    # (test_identity_oauth.py attacks it)
+    ("GET", "/api/v1/me/identities/{network}/authorize"),
+    ("GET", "/api/v1/identities/{network}/callback"),
     ("GET", "/api/v1/me/meetings"),
     ("GET", "/api/v1/me/notifications"),
     ("GET", "/api/v1/me/notifications/stream"),
@@ -201,7 +207,7 @@ def test_every_endpoint_is_in_the_matrix(app):
 
 
 @pytest.fixture
-def world(client, actions, runner):
+def world(client, actions, runner, verified):
     """The owner and their objects, and the four other roles."""
     people = {name: actions.register() for name in ("owner", *ROLES)}
     owner = people["owner"]
@@ -234,11 +240,7 @@ def world(client, actions, runner):
     device = client.post(
         "/api/v1/me/devices", headers=owner["headers"], json={"platform": "ios", "token": "own"}
     ).json
-    client.put(
-        "/api/v1/me/identities/twitter",
-        headers=owner["headers"],
-        json={"handle": "ownertw"},
-    )
+    verified(owner, "twitter", "ownertw")
     notes = client.get("/api/v1/me/notifications", headers=owner["headers"]).json["items"]
     assert notes
     return {

@@ -5,21 +5,14 @@ import io
 import pytest
 
 
-def _link(client, user, network, handle):
-    response = client.put(
-        f"/api/v1/me/identities/{network}", headers=user["headers"], json={"handle": handle}
-    )
-    assert response.status_code in (200, 201)
-
-
 def _contacts(client, user, **params):
     return client.get("/api/v1/me/contacts", headers=user["headers"], query_string=params).json
 
 
-def test_json_import_matches_linked_identities(client, actions):
+def test_json_import_matches_linked_identities(client, actions, verified):
     me, ann, ben = actions.register(), actions.register(), actions.register()
-    _link(client, ann, "twitter", "ann_tw")
-    _link(client, ben, "twitter", "ben_tw")
+    verified(ann, "twitter", "ann_tw")
+    verified(ben, "twitter", "ben_tw")
     response = client.post(
         "/api/v1/me/contacts/import",
         headers=me["headers"],
@@ -39,9 +32,9 @@ def test_json_import_matches_linked_identities(client, actions):
     assert {c["handle"] for c in listed} == {ann["user"]["handle"], ben["user"]["handle"]}
 
 
-def test_mastodon_export_upload(client, actions):
+def test_mastodon_export_upload(client, actions, verified):
     me, ann = actions.register(), actions.register()
-    _link(client, ann, "mastodon", "ann@mastodon.social")
+    verified(ann, "mastodon", "ann@mastodon.social")
     export = (
         "Account address,Show boosts,Notify on new posts,Languages\n"
         "ann@mastodon.social,true,false,\n"
@@ -60,9 +53,9 @@ def test_mastodon_export_upload(client, actions):
     assert response.json["matched_count"] == 1 and response.json["unmatched_count"] == 1
 
 
-def test_plain_text_upload(client, actions):
+def test_plain_text_upload(client, actions, verified):
     me, ann = actions.register(), actions.register()
-    _link(client, ann, "github", "ann-gh")
+    verified(ann, "github", "ann-gh")
     response = client.post(
         "/api/v1/me/contacts/import",
         headers=me["headers"],
@@ -119,10 +112,10 @@ def test_import_at_5000_handles(client, actions):
     assert response.json["unmatched_count"] == 5000
 
 
-def test_mutual_through_any_network_or_the_app(client, actions):
+def test_mutual_through_any_network_or_the_app(client, actions, verified):
     me, ann = actions.register(), actions.register()
-    _link(client, me, "github", "me-gh")
-    _link(client, ann, "twitter", "ann_tw")
+    verified(me, "github", "me-gh")
+    verified(ann, "twitter", "ann_tw")
     client.post(
         "/api/v1/me/contacts/import",
         headers=me["headers"],

@@ -76,6 +76,22 @@ def test_sign_in_is_limited_per_address(client, actions, tight):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_identity_checks_have_their_own_small_budget(app, client, actions, networks):
+    """Each verification makes IRL call a network: a user cannot make it hammer one."""
+    app.config.update(RATE_LIMIT_IDENTITY_CHECKS="3 per minute")
+    user = actions.register()
+    client.put("/api/v1/me/identities/github", headers=user["headers"], json={"handle": "gh-x"})
+    before = len(networks.requests)
+    paths = ["/api/v1/me/identities/github/verify"] * 2 + ["/api/v1/me/identities/github/authorize"]
+    for path in paths:
+        call = client.post if path.endswith("verify") else client.get
+        assert call(path, headers=user["headers"]).status_code in (200, 422)
+    limited = client.post("/api/v1/me/identities/github/verify", headers=user["headers"])
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert len(networks.requests) == before + 2
+    assert client.get("/api/v1/me/identities", headers=user["headers"]).status_code == 200
+
+
 def test_request_bodies_are_capped(client, actions):
     user = actions.register()
     response = client.post(
