@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from service import clock
 from service.contacts import pairs
@@ -134,7 +135,7 @@ def _mark_verified(db_session: Session, user: User, network: str, proven: Proven
     try:
         with db_session.begin_nested():
             db_session.flush()
-    except IntegrityError as exc:
+    except (IntegrityError, StaleDataError) as exc:  # someone else won the handle meanwhile
         raise Conflict(
             f"That {NAMES[network]} handle was just verified by another account."
         ) from exc

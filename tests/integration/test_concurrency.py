@@ -224,3 +224,59 @@ def test_racing_senders_never_exceed_a_receivers_daily_cap(live_app):
                 select(NearbyQuota.sent).where(NearbyQuota.user_id == b["user"]["id"])
             )
         assert (told, sent) == (1, 1)
+
+
+def test_two_people_verifying_one_handle_at_once_leaves_one_owner(live_app, networks):
+    """Even if both codes stood in the profile, the handle ends with exactly one owner."""
+    client = live_app.test_client()
+    people = [_register(client, f"claimant{i}") for i in range(2)]
+    codes = [
+        client.put("/api/v1/me/identities/github", headers=h, json={"handle": "contested"}).json[
+            "proof_code"
+        ]
+        for h in people
+    ]
+    networks.publish("github", "contested", " ".join(codes))
+    responses = _race(
+        live_app,
+        2,
+        lambda c, i: c.post("/api/v1/me/identities/github/verify", headers=people[i]),
+    )
+    # the loser either collides (409) or finds its claim already dropped (404)
+    assert sorted(r.status_code for r in responses) in ([200, 404], [200, 409])
+    claims = [client.get("/api/v1/me/identities", headers=h).json["items"] for h in people]
+    assert sorted(len(c) for c in claims) == [0, 1]
+    assert [c[0]["verified"] for c in claims if c] == [True]
+
+
+def test_unlinking_while_the_follower_follows_in_the_app_keeps_the_app_follow(live_app, networks):
+    """The withdrawal of import follows and an app follow of the same pair, at once: the
+    app follow and its flag survive, whichever commits first."""
+    client = live_app.test_client()
+    owner = _register(client, "racedowner")
+    codes = client.put(
+        "/api/v1/me/identities/github", headers=owner, json={"handle": "raced-owner"}
+    ).json["proof_code"]
+    networks.publish("github", "raced-owner", codes)
+    assert client.post("/api/v1/me/identities/github/verify", headers=owner).status_code == 200
+    followers = [_register(client, f"racefan{i}") for i in range(6)]
+    for headers in followers:
+        client.post(
+            "/api/v1/me/contacts/import",
+            headers=headers,
+            json={"network": "github", "handles": ["raced-owner"]},
+        )
+
+    def act(c, i):
+        if i == 0:
+            return c.delete("/api/v1/me/identities/github", headers=owner)
+        return c.post(
+            "/api/v1/me/contacts", headers=followers[i - 1], json={"handle": "racedowner"}
+        )
+
+    responses = _race(live_app, 6, act)
+    assert all(r.status_code in (201, 204) for r in responses), [r.json for r in responses]
+    for headers in followers[:5]:
+        contacts = client.get("/api/v1/me/contacts", headers=headers).json["items"]
+        assert [c["handle"] for c in contacts] == ["racedowner"]
+    assert client.get("/api/v1/me/contacts", headers=followers[5]).json["items"] == []
