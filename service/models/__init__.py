@@ -6,7 +6,13 @@ from service.models.event import Event, Rsvp
 from service.models.footfall import VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
-from service.models.notification import Device, NearbyQuota, Notification, PushDelivery
+from service.models.notification import (
+    Device,
+    NearbyQuota,
+    Notification,
+    NotificationStream,
+    PushDelivery,
+)
 from service.models.owner import AdminAction, VenueClaim
 from service.models.reward import (
     MayorshipChange,
@@ -35,6 +41,7 @@ __all__ = [
     "Meeting",
     "NearbyQuota",
     "Notification",
+    "NotificationStream",
     "OAuthState",
     "PendingFollow",
     "PointsEntry",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -125,3 +126,16 @@ class PushDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationStream(Base):
+    """One open ``/me/notifications/stream``; a user keeps at most 5 (the oldest goes)."""
+
+    __tablename__ = "notification_streams"
+    __table_args__ = (Index("ix_notification_streams_user", "user_id", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

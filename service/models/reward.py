@@ -5,7 +5,19 @@ Everything here can be rebuilt from the check-in history (``flask recompute-rewa
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
@@ -104,10 +116,20 @@ class MayorshipChange(Base):
 
 
 class VenueStaff(Base):
-    """People a venue's owner lists as staff: excluded from mayorship and footfall."""
+    """An owner's invitation to be a venue's staff. Only ``accepted`` staff are excluded
+    from its mayorship and footfall, and only from ``accepted_at`` on: naming someone
+    never changes past figures."""
 
     __tablename__ = "venue_staff"
-    __table_args__ = (Index("ix_venue_staff_user", "user_id"),)
+    __table_args__ = (
+        Index("ix_venue_staff_user", "user_id"),
+        UniqueConstraint("id"),
+        CheckConstraint(
+            "status IN ('invited', 'accepted', 'declined') "
+            "AND (status = 'accepted') = (accepted_at IS NOT NULL)",
+            name="status",
+        ),
+    )
 
     venue_id: Mapped[int] = mapped_column(
         ForeignKey("venues.id", ondelete="CASCADE"), primary_key=True
@@ -115,3 +137,10 @@ class VenueStaff(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False, server_default="invited")
+    invited_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -66,4 +66,10 @@ class User(Base):
         server_default="0",
         comment="kept with the rewards (recompute-rewards rebuilds it)",
     )
+    token_version: Mapped[int] = mapped_column(
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="access tokens carry it; bumped by a password change or signing out everywhere",
+    )
     created_at: Mapped[datetime] = created_at_column()
