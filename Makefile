@@ -10,6 +10,7 @@ WORKERS ?= 4
 # Rate-limit counters shared by every worker when a local Redis answers (else per process).
 REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis://127.0.0.1:6379/0)
 SECRET := .secrets/jwt_secret
+LOCATION_SECRET_FILE := .secrets/location_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
 .PHONY: run test lint format migrate seed db bench bench-parts wrk clean browser fuzz tune-db
@@ -30,10 +31,23 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium is missing: the dashboard test will be skipped (apt-get install chromium)"
 
-$(SECRET):
+# Written before the JWT key (order-only), so a new deployment gets a random key of its own.
+$(SECRET): | $(LOCATION_SECRET_FILE)
 	mkdir -p .secrets && chmod 700 .secrets
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $(SECRET)
 	chmod 600 $(SECRET)
+
+# The key of each user's grid offset (approximate sharing), written once: rotating the JWT
+# key never moves anyone's grid. A deployment that already has a JWT key (the file, or
+# JWT_SECRET_KEY) keeps the grid it had: the key is the value derived from it until now.
+$(LOCATION_SECRET_FILE):
+	mkdir -p .secrets && chmod 700 .secrets
+	umask 077; $(PYTHON) -c "import hashlib, os, pathlib, secrets; \
+		jwt = pathlib.Path('$(SECRET)'); \
+		key = os.environ.get('JWT_SECRET_KEY') or (jwt.read_text().strip() if jwt.exists() else ''); \
+		print(hashlib.sha256(b'location-grid:' + key.encode()).hexdigest() if key \
+		else secrets.token_urlsafe(48))" > $(LOCATION_SECRET_FILE).tmp
+	mv $(LOCATION_SECRET_FILE).tmp $(LOCATION_SECRET_FILE)
 
 db: $(BIN)/activate
 	$(BIN)/python scripts/prepare_db.py "$(DATABASE_URL)"
@@ -41,11 +55,11 @@ db: $(BIN)/activate
 migrate: db
 	$(BIN)/alembic upgrade head
 
-seed: migrate $(SECRET)
+seed: migrate $(SECRET) $(LOCATION_SECRET_FILE)
 	$(BIN)/flask --app wsgi seed-demo
 
 # The push worker runs beside the API and stops with it.
-run: seed node_modules/.package-lock.json
+run: seed $(SECRET) $(LOCATION_SECRET_FILE) node_modules/.package-lock.json
 	mkdir -p .run/prometheus && rm -f .run/prometheus/*
 	export PROMETHEUS_MULTIPROC_DIR=.run/prometheus; \
 	$(BIN)/flask --app wsgi push-worker & worker=$$!; \

@@ -1,9 +1,11 @@
 """IRL's HTTP API: the app factory."""
 
 import hashlib
+import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import cli, errors, ratelimit, replicas, retry
 from service.admin.routes import blp as admin_blp
@@ -51,6 +53,9 @@ API_BLUEPRINTS = (
     admin_blp,
 )
 SECRET_FILE = Path(__file__).resolve().parents[1] / ".secrets" / "jwt_secret"
+LOCATION_SECRET_FILE = SECRET_FILE.with_name("location_secret")
+log = logging.getLogger(__name__)
+_warned_derived_location_secret = False
 
 
 def _jwt_secret(configured: str) -> str:
@@ -64,15 +69,37 @@ def _jwt_secret(configured: str) -> str:
     )
 
 
+def derived_location_secret(jwt_key: str) -> str:
+    """The grid key of deployments made before LOCATION_SECRET had a file of its own."""
+    return hashlib.sha256(b"location-grid:" + jwt_key.encode()).hexdigest()
+
+
+def _location_secret(configured: str, jwt_key: str) -> str:
+    """LOCATION_SECRET, else .secrets/location_secret (``make run`` writes it once), else
+    the value derived from the JWT key as before, so nobody's grid moves on upgrade."""
+    global _warned_derived_location_secret
+    if configured:
+        return configured
+    if LOCATION_SECRET_FILE.exists():
+        return LOCATION_SECRET_FILE.read_text().strip()
+    if not _warned_derived_location_secret:
+        _warned_derived_location_secret = True
+        log.warning(
+            "LOCATION_SECRET is not set and %s does not exist: the grid key is derived "
+            "from the JWT key, so rotating JWT_SECRET_KEY would move every approximate "
+            "user's grid. `make run` writes the file (keeping today's value); or set "
+            "LOCATION_SECRET.",
+            LOCATION_SECRET_FILE,
+        )
+    return derived_location_secret(jwt_key)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; ``config`` overrides settings read from the environment."""
     app = Flask(__name__)
     settings = Config().update(config)
     settings.JWT_SECRET_KEY = _jwt_secret(settings.JWT_SECRET_KEY)
-    settings.LOCATION_SECRET = (
-        settings.LOCATION_SECRET
-        or hashlib.sha256(b"location-grid:" + settings.JWT_SECRET_KEY.encode()).hexdigest()
-    )
+    settings.LOCATION_SECRET = _location_secret(settings.LOCATION_SECRET, settings.JWT_SECRET_KEY)
     app.config.from_object(settings)
     app.json.sort_keys = False
     passwords.configure(
@@ -95,4 +122,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard_blp)
     ratelimit.init_app(app, exempt=(ops_blp, dashboard_blp))
     cli.init_app(app)
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops > 0:
+        # Outermost: everything sees the client's address (every per-address limit) and
+        # scheme as the proxies saw them, read from the last ``hops`` entries of
+        # X-Forwarded-For / -Proto only, the ones our proxies appended. Host is not taken
+        # from X-Forwarded-Host (the proxy passes Host through).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

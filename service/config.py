@@ -47,7 +47,17 @@ class Config:
         self.RATE_LIMIT_WRITES = os.environ.get("RATE_LIMIT_WRITES", "120 per minute")
         self.RATE_LIMIT_READS = os.environ.get("RATE_LIMIT_READS", "600 per minute")
         self.RATE_LIMIT_NEARBY = os.environ.get("RATE_LIMIT_NEARBY", "60 per minute")
-        self.RATE_LIMIT_AUTH = os.environ.get("RATE_LIMIT_AUTH", "30 per minute")
+        # Sign-in endpoints fit phones behind carrier-grade NAT (thousands share an
+        # address): new accounts per address, a burst then a sustained rate ...
+        self.RATE_LIMIT_AUTH = os.environ.get("RATE_LIMIT_AUTH", "20 per minute;200 per hour")
+        # ... logins per address, only a ceiling (each account has its failed-login lockout)
+        self.RATE_LIMIT_LOGIN_PER_ADDRESS = os.environ.get(
+            "RATE_LIMIT_LOGIN_PER_ADDRESS", "300 per minute"
+        )
+        # ... refreshes (and sign-outs) per sign-in, whatever the address
+        self.RATE_LIMIT_REFRESH = os.environ.get("RATE_LIMIT_REFRESH", "20 per minute")
+        # X-Forwarded-For hops to trust (the reverse proxies in front); 0: use the peer.
+        self.TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
         self.RATE_LIMIT_IDENTITY_CHECKS = os.environ.get(
             "RATE_LIMIT_IDENTITY_CHECKS", "10 per minute"
         )

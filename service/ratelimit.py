@@ -2,10 +2,20 @@
 
 Every write counts against ``RATE_LIMIT_WRITES`` and every request against
 ``RATE_LIMIT_READS``; the nearby searches share ``RATE_LIMIT_NEARBY`` (they are what a
-trilateration attack repeats); sign-in endpoints have ``RATE_LIMIT_AUTH`` per address on
-top of the per-account failed-login throttle. Counters live in Redis when ``REDIS_URL``
-is set (shared by every worker and host), else in process memory. Answers carry
+trilateration attack repeats). Counters live in Redis when ``REDIS_URL`` is set (shared
+by every worker and host), else in process memory. Answers carry
 ``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds), and a 429 ``Retry-After``.
+
+The sign-in endpoints have budgets of their own that fit phones behind carrier-grade NAT,
+where thousands of people share one address; they draw on none of the budgets above:
+- registration: ``RATE_LIMIT_AUTH`` per address (a burst, then a sustained rate);
+- login: the failed-login lockout per account (``service/auth/throttle.py``) plus a
+  per-address ceiling, ``RATE_LIMIT_LOGIN_PER_ADDRESS``, high enough for a NAT pool;
+- refresh and logout: ``RATE_LIMIT_REFRESH`` per sign-in (the refresh token's family),
+  whatever the address; a token that does not verify is counted against its address.
+
+"The address" is the real client's: behind reverse proxies, ``TRUSTED_PROXY_HOPS`` makes
+Werkzeug's ``ProxyFix`` take it from ``X-Forwarded-For`` (``service/__init__.py``).
 """
 
 import time
@@ -15,6 +25,7 @@ from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from service.auth import sessions
 from service.auth.tokens import token_verified
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -39,11 +50,30 @@ def _config(name: str):
     return lambda: current_app.config[name]
 
 
+def _sign_in() -> str:
+    """The bucket of a refresh or logout: the refresh token's sign-in (its family; the
+    user for tokens issued before families were in the token), else the address."""
+    if "irl_sign_in" not in g:
+        body = request.get_json(silent=True)
+        token = body.get("refresh_token") if isinstance(body, dict) else None
+        g.irl_sign_in = sessions.rate_key(token) or f"ip:{get_remote_address()}"
+    return g.irl_sign_in
+
+
+# They have budgets of their own (below): the write and read budgets would count a whole
+# NAT pool as one requester.
+SIGN_IN_ENDPOINTS = frozenset({"auth.Register", "auth.Login", "auth.Refresh", "auth.Logout"})
+
+
+def _exempt_from_application_limits() -> bool:
+    return request.method in SAFE_METHODS or request.endpoint in SIGN_IN_ENDPOINTS
+
+
 limiter = Limiter(
     key_func=_requester,
     # every write, whichever endpoint, draws on one budget per requester
     application_limits=[_config("RATE_LIMIT_WRITES")],
-    application_limits_exempt_when=lambda: request.method in SAFE_METHODS,
+    application_limits_exempt_when=_exempt_from_application_limits,
     # and each endpoint has its own budget for everything
     default_limits=[_config("RATE_LIMIT_READS")],
     headers_enabled=True,
@@ -53,9 +83,15 @@ nearby = limiter.shared_limit(_config("RATE_LIMIT_NEARBY"), scope="nearby", over
 identity_checks = limiter.shared_limit(
     _config("RATE_LIMIT_IDENTITY_CHECKS"), scope="identity-checks", override_defaults=False
 )
-sign_in = limiter.shared_limit(
-    _config("RATE_LIMIT_AUTH"), scope="auth", key_func=get_remote_address, override_defaults=False
+# The sign-in endpoints (each replaces the default budgets; ``get_remote_address`` is the
+# real client's address once ProxyFix has read X-Forwarded-For).
+registration = limiter.shared_limit(
+    _config("RATE_LIMIT_AUTH"), scope="register", key_func=get_remote_address
 )
+login = limiter.shared_limit(
+    _config("RATE_LIMIT_LOGIN_PER_ADDRESS"), scope="login", key_func=get_remote_address
+)
+refresh = limiter.shared_limit(_config("RATE_LIMIT_REFRESH"), scope="refresh", key_func=_sign_in)
 
 
 def init_app(app: Flask, exempt=()) -> None:

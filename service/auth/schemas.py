@@ -8,6 +8,7 @@ from service.users.schemas import MeSchema
 HANDLE = validate.Regexp(
     r"^[A-Za-z0-9_]{3,30}$", error="Handles are 3 to 30 letters, digits or underscores."
 )
+NEW_PASSWORD = validate.Length(min=8, max=256)
 
 
 class RegisterSchema(StrictSchema):
@@ -15,9 +16,7 @@ class RegisterSchema(StrictSchema):
 
     handle = fields.String(required=True, validate=HANDLE)
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=8, max=256)
-    )
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
 
 
@@ -40,6 +39,15 @@ class LogoutSchema(RefreshSchema):
     """The refresh token of the sign-in to end; ``everywhere`` ends all of them."""
 
     everywhere = json_bool(load_default=False)
+
+
+class ChangePasswordSchema(StrictSchema):
+    """The password in use, and the new one (the same rules as at registration)."""
+
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=256)
+    )
+    new_password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
 
 
 class TokensSchema(StrictSchema):

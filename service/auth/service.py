@@ -1,11 +1,11 @@
-"""Account use cases: register, authenticate."""
+"""Account use cases: register, authenticate, change the password."""
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.auth import passwords, throttle
-from service.errors import Unauthorized, conflict_from_integrity
+from service.auth import passwords, sessions, throttle
+from service.errors import Forbidden, Unauthorized, conflict_from_integrity
 from service.models import User
 
 
@@ -18,6 +18,7 @@ def register(
         email=email.strip().lower(),
         display_name=display_name.strip(),
         password_hash=passwords.hash_password(password),
+        token_version=0,
     )
     db_session.add(user)
     try:
@@ -47,3 +48,19 @@ def authenticate(*, db_session: Session, login: str, password: str) -> User:
         return user
     throttle.record_failure(account_key)
     raise Unauthorized("Wrong login or password.")
+
+
+def change_password(
+    *, db_session: Session, user: User, current_password: str, new_password: str
+) -> None:
+    """Set a new password and end every sign-in (refresh tokens revoked, access tokens
+    refused). A wrong current password is 403 and counts as a failed login of the
+    account, so a stolen access token cannot be used to guess the password: after
+    ``LOGIN_FAILURES_PER_WINDOW`` failures it is 429, like the login."""
+    account_key = f"user:{user.id}"
+    throttle.check(account_key)
+    if not passwords.verify_password(user.password_hash, current_password):
+        throttle.record_failure(account_key)
+        raise Forbidden("The current password is wrong.")
+    user.password_hash = passwords.hash_password(new_password)
+    sessions.sign_out_everywhere(db_session, user.id)

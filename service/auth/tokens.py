@@ -5,6 +5,7 @@ from functools import wraps
 from flask import Flask, g
 from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 
+from service.auth import sessions
 from service.database import db
 from service.errors import Unauthorized, error_response
 from service.extensions import jwt
@@ -38,20 +39,29 @@ def token_verified() -> bool:
 
 
 def login_required(view):
-    """Require a valid access token (401 otherwise); its user is loaded on first use."""
+    """Require a valid access token of the user's current ``token_version`` (401
+    otherwise). The user row this loads is the one ``current_user`` returns, so checking
+    the version costs no query of its own."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not token_verified():
             verify_jwt_in_request()
         g.user_id = int(get_jwt_identity())
+        user = current_user()
+        if sessions.token_version(get_jwt()) != user.token_version:
+            raise Unauthorized(
+                "This token was signed out (a password change or a sign-out everywhere); "
+                "sign in again.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return view(*args, **kwargs)
 
     return wrapper
 
 
 def current_user_id() -> int:
-    """The id in the verified access token (no database round trip)."""
+    """The id in the verified access token."""
     return g.user_id
 
 
@@ -60,6 +70,6 @@ def current_user() -> User:
     if "user" not in g:
         user = db.session.get(User, g.user_id)
         if user is None:
-            raise Unauthorized("Unknown user.")
+            raise Unauthorized("Unknown user.", headers={"WWW-Authenticate": "Bearer"})
         g.user = user
     return g.user
