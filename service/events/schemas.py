@@ -135,13 +135,32 @@ class AttendeesSchema(StrictSchema):
     total = fields.Nested(CountsSchema)
 
 
-class ConversionSchema(StrictSchema):
-    """Online to offline: who said they would come, who came, who met for the first time."""
+class ConversionCountsSchema(StrictSchema):
+    """How many answered what (null: fewer than 5 people, hidden)."""
 
-    rsvps = fields.Nested(CountsSchema)
-    checked_in = fields.Integer(metadata={"description": "People whose check-in counted"})
-    going_and_came = fields.Integer()
-    going_but_absent = fields.Integer()
-    came_without_rsvp = fields.Integer()
-    meetings = fields.Integer()
-    new_pairs = fields.Integer(metadata={"description": "Pairs who met for the first time"})
+    going = fields.Integer(allow_none=True)
+    maybe = fields.Integer(allow_none=True)
+    not_going = fields.Integer(allow_none=True)
+
+
+class ConversionSchema(StrictSchema):
+    """Online to offline: who said they would come, who came, who met for the first time.
+    No figure, nor a difference of two, describes fewer than 5 people: such figures are
+    null and named in ``suppressed_figures``."""
+
+    rsvps = fields.Nested(ConversionCountsSchema)
+    checked_in = fields.Integer(
+        allow_none=True, metadata={"description": "People who checked in to it"}
+    )
+    going_and_came = fields.Integer(allow_none=True)
+    going_but_absent = fields.Integer(allow_none=True)
+    came_without_rsvp = fields.Integer(allow_none=True)
+    meetings = fields.Integer(allow_none=True)
+    new_pairs = fields.Integer(
+        allow_none=True, metadata={"description": "Pairs who met for the first time"}
+    )
+    suppressed = fields.Boolean(metadata={"description": "some figure is hidden"})
+    suppressed_figures = fields.List(
+        fields.String(), metadata={"description": "the hidden ones, e.g. rsvps.maybe"}
+    )
+    suppression_threshold = fields.Integer()

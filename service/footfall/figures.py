@@ -1,14 +1,17 @@
 """Footfall figures as both readers produce them, and the owner's report (pure).
 
 No bucket built from fewer than ``THRESHOLD`` distinct visitors shows a number: it is
-marked suppressed (PRODUCT.md, Privacy). The report never names a visitor.
+marked suppressed (PRODUCT.md, Privacy); and no figure, nor a difference of two, gives
+back fewer than ``THRESHOLD`` people (``suppression.py``: a second figure is hidden where
+needed). A hidden figure is null; ``suppressed`` marks a whole row hidden. The report
+never names a visitor.
 """
 
 from dataclasses import dataclass, field
 
 from service.footfall.grid import Range, bucket_keys, label
+from service.footfall.suppression import THRESHOLD, grid_hidden, row_hidden, series_hidden
 
-THRESHOLD = 5
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -20,6 +23,7 @@ class Counts:
     visitors: int = 0
     new: int = 0
     meetings: int = 0
+    met: set = field(default_factory=set, repr=False)  # who met here: never shown
 
 
 @dataclass
@@ -31,37 +35,36 @@ class Figures:
     cells: dict = field(default_factory=dict)
 
 
-def _shown(counts: Counts) -> dict:
-    if counts.visitors < THRESHOLD:
-        return {
-            "checkins": None,
-            "visitors": None,
-            "new_visitors": None,
-            "returning_visitors": None,
-            "meetings": None,
-            "suppressed": True,
-        }
-    return {
+def _shown(counts: Counts, hidden: set) -> dict:
+    figures = {
         "checkins": counts.checkins,
         "visitors": counts.visitors,
         "new_visitors": counts.new,
         "returning_visitors": counts.visitors - counts.new,
         "meetings": counts.meetings,
-        "suppressed": False,
     }
-
-
-def _cell(counts: Counts) -> dict:
-    if counts.visitors < THRESHOLD:
-        return {"checkins": None, "suppressed": True}
-    return {"checkins": counts.checkins, "suppressed": False}
+    return {
+        **{name: None if name in hidden else value for name, value in figures.items()},
+        "suppressed": "visitors" in hidden,
+    }
 
 
 def report(span: Range, figures: Figures) -> dict:
     """The owner's view of ``figures``: totals, one entry per bucket, the 7x24 weekday x
     hour grid (Monday first, local hours) and the peak hour, suppression applied."""
-    total = _shown(figures.total)
-    grid = [[_cell(figures.cells.get((w, h), Counts())) for h in range(24)] for w in range(7)]
+    total_hidden = row_hidden(figures.total)
+    total = _shown(figures.total, total_hidden)
+    hidden = series_hidden(figures.total, figures.buckets)
+    shut = grid_hidden(figures.total, total_hidden, figures.buckets, hidden, figures.cells, span)
+    grid = [
+        [
+            {"checkins": None, "suppressed": True}
+            if (w, h) in shut or (w, h) not in figures.cells
+            else {"checkins": figures.cells[(w, h)].checkins, "suppressed": False}
+            for h in range(24)
+        ]
+        for w in range(7)
+    ]
     shown_cells = [
         (cell["checkins"], -w, -h)
         for w, row in enumerate(grid)
@@ -72,6 +75,7 @@ def report(span: Range, figures: Figures) -> dict:
     if shown_cells:
         checkins, w, h = max(shown_cells)
         peak = {"weekday": -w, "weekday_name": WEEKDAYS[-w], "hour": -h, "checkins": checkins}
+    empty = Counts()
     return {
         "suppressed": total["suppressed"],
         "total_checkins": total["checkins"],
@@ -80,7 +84,10 @@ def report(span: Range, figures: Figures) -> dict:
         "returning_visitors": total["returning_visitors"],
         "meetings": total["meetings"],
         "series": [
-            {"start": label(key, span.zone), **_shown(figures.buckets.get(key, Counts()))}
+            {
+                "start": label(key, span.zone),
+                **_shown(figures.buckets.get(key, empty), hidden.get(key, row_hidden(empty))),
+            }
             for key in bucket_keys(span)
         ],
         "weekday_hour": grid,

@@ -2,8 +2,9 @@
 
 The reference the rollup is tested against, and the path for a ``tz`` other than the
 venue's (the rollup's days and hours are the venue's own). Same rules: only check-ins
-that count as footfall, staff left out, a visitor new in a bucket when their first
-counted check-in here ever falls in it.
+that count as footfall, accepted staff left out from the first hour (the venue's own)
+after they accepted (``staff.py``), a visitor new in a bucket when their first counted
+check-in here ever falls in it.
 """
 
 from sqlalchemy import Date, Integer, and_, cast, extract, func, select, tuple_
@@ -13,15 +14,17 @@ from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.plans import custom_plans
 from service.footfall.rollup import counts_sql
-from service.models import Checkin, VenueStaff
+from service.footfall.staff import excluded_visit
+from service.models import Checkin, Venue
 
 
 def _counted(venue_id: int):
-    staff = select(VenueStaff.user_id).where(VenueStaff.venue_id == venue_id)
+    venue_zone = select(Venue.timezone).where(Venue.id == venue_id).scalar_subquery()
+    hour_start = _local_parts(Checkin.effective_at, venue_zone)["hour_start"]
     return and_(
         Checkin.venue_id == venue_id,
-        Checkin.user_id.not_in(staff),
         counts_sql(Checkin.reasons),
+        ~excluded_visit(venue_id, Checkin.user_id, hour_start),
     )
 
 

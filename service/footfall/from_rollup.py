@@ -14,8 +14,11 @@
   many, or that many first-ever visits at that weekday and hour in the range, settles
   it; the others count their visitors in their own hours' rows.
 
-Staff are left out at read time (so changing the staff list changes the past too): their
-own rows and visitor days are subtracted. Statements are built once, with parameters.
+The rollup keeps every visit; accepted staff are left out at read time, and only their
+visit rows from the first hour after they accepted (``staff.py``): those rows are
+subtracted, and their visitor days replaced by those of their earlier rows. Naming or
+accepting someone therefore never changes a past figure. Statements are built once, with
+parameters.
 """
 
 from functools import lru_cache
@@ -41,6 +44,8 @@ from sqlalchemy.orm import Session
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.plans import custom_plans
+from service.footfall.staff import accepted, excluded_visit
+from service.footfall.staff import count as staff_count
 from service.models import VenueHour, VenueStaff, VenueVisit, VenueVisitor, VenueVisitorDay
 
 H, V, D, P = VenueHour, VenueVisit, VenueVisitorDay, VenueVisitor
@@ -62,8 +67,9 @@ def span_params(venue_id: int, span: Range) -> dict:
     }
 
 
-def _staff():
-    return select(VenueStaff.user_id).where(VenueStaff.venue_id == VENUE)
+def _staff_row():
+    """A visit row left out: accepted staff's, from the first hour after they accepted."""
+    return excluded_visit(VENUE, V.user_id, V.hour_start)
 
 
 def _visits_in_range():
@@ -101,7 +107,7 @@ def _hours():
         -_as_int(and_(V.first_of_day, first_in_week)),
         -_as_int(and_(V.first_of_day, V.prev_day.is_(None))),
         -_as_int(V.prev_cell_day.is_(None)),
-    ).where(_visits_in_range(), V.user_id.in_(_staff()))
+    ).where(_visits_in_range(), _staff_row())
     return union_all(summary, staff_rows).subquery("hours")
 
 
@@ -117,7 +123,6 @@ def _sums_statement(granularity: str):
         bucket = _week(hours.c.local_day, hours.c.weekday)
     bucket = bucket.label("bucket")
     total = lambda name: cast(func.sum(hours.c[name]), BigInteger).label(name)  # noqa: E731
-    staff = select(func.count()).select_from(VenueStaff).where(VenueStaff.venue_id == VENUE)
     return (
         select(
             func.grouping(bucket, hours.c.weekday, hours.c.local_hour).label("set"),
@@ -126,7 +131,7 @@ def _sums_statement(granularity: str):
             hours.c.local_hour,
             *(total(name) for name in SUMMED),
             func.max(hours.c.visits).label("busiest_hour"),  # staff included
-            staff.scalar_subquery().label("staff"),
+            staff_count(VENUE).label("staff"),
         )
         .group_by(
             func.grouping_sets(
@@ -150,7 +155,7 @@ def _scan_statement():
             func.count().filter(first_in_range).label("range_visitors"),
             func.count().filter(first_in_cell).label("cell_visitors"),
         )
-        .where(_visits_in_range(), V.user_id.not_in(_staff()))
+        .where(_visits_in_range(), ~_staff_row())
         .group_by(func.grouping_sets(tuple_(), tuple_(V.weekday, V.local_hour)))
     )
 
@@ -160,7 +165,7 @@ def first_visits_in_range():
     return select(func.count()).where(
         _visits_in_range(),
         _first_in_range(),
-        V.user_id.not_in(_staff()),
+        ~_staff_row(),
     )
 
 
@@ -170,15 +175,34 @@ def visitors_from_days():
         func.coalesce(func.sum(D.lasts), 0)
         - func.coalesce(func.sum(D.firsts).filter(D.day > LAST), 0)
     ).where(D.venue_id == VENUE, D.day >= FIRST)
-    staff = select(
-        func.count().filter(P.last_day >= FIRST) - func.count().filter(P.first_day > LAST)
-    ).where(P.venue_id == VENUE, P.user_id.in_(_staff()))
+    # accepted staff counted by their days as recorded, less as counted: their counted
+    # rows are those before the acceptance, so their first day is the recorded one
+    counted_last = (
+        select(func.max(V.local_day))
+        .where(
+            V.venue_id == VENUE,
+            V.user_id == VenueStaff.user_id,
+            V.hour_start < VenueStaff.accepted_at,
+        )
+        .scalar_subquery()
+    )
+    staff = (
+        select(
+            func.count().filter(P.last_day >= FIRST)
+            - func.count().filter(P.first_day > LAST)
+            - func.count().filter(counted_last >= FIRST)
+            + func.count().filter(counted_last.is_not(None), P.first_day > LAST)
+        )
+        .select_from(P)
+        .join(VenueStaff, and_(VenueStaff.venue_id == P.venue_id, VenueStaff.user_id == P.user_id))
+        .where(P.venue_id == VENUE, accepted(VENUE))
+    )
     came_back = select(func.count()).where(
         V.venue_id == VENUE,
         V.hour_start >= END,
         V.first_of_day,
         V.prev_day < FIRST,
-        V.user_id.not_in(_staff()),
+        ~_staff_row(),
     )
     return select(days.scalar_subquery() - staff.scalar_subquery() - came_back.scalar_subquery())
 
@@ -214,7 +238,7 @@ def _cells_statement():
         .where(
             V.venue_id == VENUE,
             V.hour_start.in_(hours.scalar_subquery()),
-            V.user_id.not_in(_staff()),
+            ~_staff_row(),
         )
         .group_by(V.weekday, V.local_hour)
     )
@@ -260,7 +284,7 @@ def _figures(db_session: Session, venue_id: int, span: Range) -> Figures:
         else:  # (weekday, hour)
             cell = (row.weekday, row.local_hour)
             result.cells[cell] = Counts(row.checkins, THRESHOLD)
-            # distinct visitors are at least its busiest hour's (staff aside) and at least
+            # distinct visitors are at least its busiest hour's (any staff aside) and at least
             # those here at this weekday and hour for the first time ever
             if max(row.busiest_hour - row.staff, row.cell_firsts) < THRESHOLD:
                 unsettled.append(cell)

@@ -3,30 +3,34 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.footfall.figures import Figures
+from service.footfall.figures import Counts, Figures
 from service.footfall.grid import Range, week_start
 from service.footfall.rollup import local_hour
-from service.models import Meeting, VenueStaff
+from service.footfall.staff import excluded_meeting
+from service.models import Meeting
 
 
 def add_meetings(db_session: Session, venue_id: int, span: Range, figures: Figures) -> None:
     """Count each meeting held here in the range once (it has a row per person), in the
-    total and in its bucket; meetings of the venue's staff are left out."""
-    staff = select(VenueStaff.user_id).where(VenueStaff.venue_id == venue_id)
+    total and in its bucket, and note who met (to keep a count of fewer than five people
+    hidden; never shown); meetings of accepted staff after they accepted are left out."""
     held = db_session.execute(
-        select(Meeting.id, Meeting.met_at)
-        .where(
+        select(Meeting.id, Meeting.met_at, Meeting.user_id).where(
             Meeting.meeting_venue_id == venue_id,
             Meeting.met_at >= span.start,
             Meeting.met_at < span.end,
-            Meeting.user_id.not_in(staff),
-            Meeting.other_id.not_in(staff),
+            ~excluded_meeting(venue_id, Meeting.user_id, Meeting.met_at),
+            ~excluded_meeting(venue_id, Meeting.other_id, Meeting.met_at),
         )
-        .distinct()
     ).all()
-    for _meeting_id, met_at in held:
-        figures.total.meetings += 1
+    seen = set()
+    for meeting_id, met_at, person in held:
         start, day, _weekday, _hour = local_hour(met_at, span.zone)
         key = {"hour": start, "day": day, "week": week_start(day)}[span.granularity]
-        if key in figures.buckets:
-            figures.buckets[key].meetings += 1
+        bucket = figures.buckets.setdefault(key, Counts())
+        figures.total.met.add(person)
+        bucket.met.add(person)
+        if meeting_id not in seen:
+            seen.add(meeting_id)
+            figures.total.meetings += 1
+            bucket.meetings += 1

@@ -35,7 +35,11 @@ class BucketSchema(StrictSchema):
     returning_visitors = fields.Integer(allow_none=True)
     meetings = fields.Integer(allow_none=True)
     suppressed = fields.Boolean(
-        metadata={"description": "built from fewer than 5 distinct visitors"}
+        metadata={
+            "description": "the whole bucket is hidden: fewer than 5 distinct visitors, or "
+            "hidden so that another hidden figure cannot be worked out from the totals; a "
+            "single null number (new and returning, meetings) is hidden the same way"
+        }
     )
 
 

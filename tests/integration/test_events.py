@@ -314,6 +314,7 @@ def test_conference_hopper_and_host(client, actions, organiser, hall, frozen_clo
 
 
 def test_organiser_conversion_view(client, actions, friends, organiser, hall, frozen_clock):
+    """A small event: every figure describes fewer than five people, so none is shown."""
     event = _event(client, organiser, hall)
     url = f"/api/v1/events/{event['id']}"
     a, b = friends(2)
@@ -326,13 +327,67 @@ def test_organiser_conversion_view(client, actions, friends, organiser, hall, fr
         _event_checkin(actions, person, hall, event["id"])
     view = client.get(f"{url}/conversion", headers=organiser["headers"])
     assert view.status_code == 200
+    figures = ["checked_in", "going_and_came", "going_but_absent", "came_without_rsvp"]
     assert view.json == {
-        "rsvps": {"going": 3, "maybe": 0, "not_going": 0},
-        "checked_in": 3,
-        "going_and_came": 2,
-        "going_but_absent": 1,
-        "came_without_rsvp": 1,
-        "meetings": 1,
-        "new_pairs": 1,
+        "rsvps": {"going": None, "maybe": 0, "not_going": 0},
+        **dict.fromkeys(figures, None),
+        "meetings": None,
+        "new_pairs": None,
+        "suppressed": True,
+        "suppressed_figures": ["rsvps.going", *figures, "meetings", "new_pairs"],
+        "suppression_threshold": 5,
     }
     assert client.get(f"{url}/conversion", headers=a["headers"]).status_code == 403
+
+
+def conversion_differences(view: dict) -> list:
+    """The attack: each figure, and each difference of figures that add up."""
+    going = view["rsvps"]["going"]
+    found = [*view["rsvps"].values()]
+    found += [view[k] for k in view if k not in ("rsvps", "suppressed", "suppressed_figures")]
+    pairs = [
+        (going, view["going_and_came"]),
+        (going, view["going_but_absent"]),
+        (view["checked_in"], view["going_and_came"]),
+        (view["checked_in"], view["came_without_rsvp"]),
+        (view["meetings"], view["new_pairs"]),
+    ]
+    found += [whole - part for whole, part in pairs if None not in (whole, part)]
+    if None not in (view["checked_in"], view["going_and_came"], view["came_without_rsvp"]):
+        found.append(view["checked_in"] - view["going_and_came"] - view["came_without_rsvp"])
+    return [n for n in found if isinstance(n, int) and 0 < n < 5]
+
+
+def test_conversion_never_gives_away_fewer_than_five_people(
+    client, actions, friends, organiser, hall, frozen_clock
+):
+    """The attack: 1 person RSVP'd going and stayed away, 1 came after answering maybe.
+    going - going_and_came or checked_in - the shown parts would name those few."""
+    event = _event(client, organiser, hall)
+    url = f"/api/v1/events/{event['id']}"
+    going = [actions.register() for _ in range(7)]
+    maybe = [actions.register() for _ in range(2)]
+    walk_ins = friends(5)  # they meet each other: 10 new pairs among 5 people
+    for people, status in ((going, "going"), (maybe, "maybe")):
+        for person in people:
+            client.post(f"{url}/rsvp", headers=person["headers"], json={"status": status})
+    frozen_clock.current = T0 + timedelta(minutes=20)
+    for person in (*going[:6], *walk_ins, maybe[0]):
+        _event_checkin(actions, person, hall, event["id"])
+    view = client.get(f"{url}/conversion", headers=organiser["headers"]).json
+    assert conversion_differences(view) == []
+    assert view["rsvps"] == {"going": 7, "maybe": None, "not_going": 0}
+    assert view["checked_in"] == 12 and view["going_but_absent"] is None
+    # the second figure hidden so that the first cannot be worked out from going
+    assert view["going_and_came"] is None and view["came_without_rsvp"] == 5
+    assert (view["meetings"], view["new_pairs"]) == (10, 10)
+    # the normal case: everyone who said so came, numbers shown
+    for person in (going[6], maybe[1]):
+        _event_checkin(actions, person, hall, event["id"])
+    client.post(f"{url}/rsvp", headers=maybe[0]["headers"], json={"status": "going"})
+    client.post(f"{url}/rsvp", headers=maybe[1]["headers"], json={"status": "going"})
+    view = client.get(f"{url}/conversion", headers=organiser["headers"]).json
+    assert conversion_differences(view) == []
+    assert (view["rsvps"]["going"], view["going_and_came"], view["came_without_rsvp"]) == (9, 9, 5)
+    assert view["going_but_absent"] == 0 and view["checked_in"] == 14
+    assert view["suppressed"] is False and view["suppressed_figures"] == []

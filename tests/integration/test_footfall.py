@@ -6,14 +6,21 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from service.database import db
 from service.footfall import backfill, from_raw, from_rollup
 from service.footfall import service as footfall_service
 from service.footfall.grid import make_range
 from service.footfall.schemas import StatsSchema
-from service.models import User, VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
+from service.models import (
+    User,
+    VenueHour,
+    VenueStaff,
+    VenueVisit,
+    VenueVisitor,
+    VenueVisitorDay,
+)
 from tests.conftest import offset_point
 
 NEW_YORK = (40.7306, -73.9866)
@@ -143,7 +150,23 @@ def test_what_counts_as_footfall(client, actions, owned, frozen_clock):
     assert body["total_checkins"] == 9 and body["unique_visitors"] == 6
 
 
-def test_staff_are_left_out_and_the_list_is_the_owners(client, actions, owned, frozen_clock):
+def answer_invitation(app, venue, person, status, at=None):
+    """Accept (at ``at``) or decline an owner's staff invitation straight in the database.
+
+    Stands in for ``POST /me/staff-invitations/{id}/accept`` (or ``/decline``) until the
+    invitation API is there."""
+    with app.app_context():
+        db.session.execute(
+            update(VenueStaff)
+            .where(VenueStaff.venue_id == venue["id"], VenueStaff.user_id == person["user"]["id"])
+            .values(status=status, accepted_at=at, decided_at=at or datetime.now(UTC))
+        )
+        db.session.commit()
+
+
+def test_the_staff_list_is_the_owners_and_an_invitation_changes_nothing(
+    client, actions, owned, frozen_clock
+):
     owner, venue = owned
     frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
     people = [actions.register() for _ in range(6)]
@@ -158,12 +181,89 @@ def test_staff_are_left_out_and_the_list_is_the_owners(client, actions, owned, f
     assert [p["handle"] for p in client.get(url, headers=owner["headers"]).json["items"]] == [
         barista
     ]
+    frozen_clock.advance(hours=3)
+    visit(actions, people[:1], venue)  # invited, not accepted: counts like anyone
     body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
-    assert body["unique_visitors"] == 5 and body["total_checkins"] == 5
+    assert body["unique_visitors"] == 6 and body["total_checkins"] == 7
     assert client.delete(f"{url}/{barista}", headers=owner["headers"]).status_code == 204
     assert client.delete(f"{url}/{barista}", headers=owner["headers"]).status_code == 404
-    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
-    assert body["unique_visitors"] == 6
+
+
+def test_accepted_staff_are_left_out_from_the_hour_after_they_accept(
+    app, client, actions, owned, frozen_clock
+):
+    owner, venue = owned
+    barista, declined, *regulars = [actions.register() for _ in range(7)]
+    url = f"/api/v1/venues/{venue['id']}/staff"
+    for person in (barista, declined):
+        response = client.put(f"{url}/{person['user']['handle']}", headers=owner["headers"])
+        assert response.status_code == 201
+    answer_invitation(app, venue, declined, "declined")
+    frozen_clock.current = datetime(2026, 6, 10, 13, 0, tzinfo=UTC)  # 09:00 in New York
+    visit(actions, [barista, *regulars[:2]], venue)  # before accepting: counts
+    accepted_at = datetime(2026, 6, 10, 16, 20, tzinfo=UTC)  # 12:20
+    answer_invitation(app, venue, barista, "accepted", accepted_at)
+    frozen_clock.current = datetime(2026, 6, 10, 18, 0, tzinfo=UTC)  # 14:00
+    visit(actions, [barista, declined, *regulars], venue)  # the barista's is left out
+    late = (accepted_at - timedelta(minutes=50)).isoformat()  # 11:30, sent at 14:00
+    assert actions.check_in(barista, venue, client_time=late).status_code == 201  # counts
+    day = {"from": "2026-06-10", "to": "2026-06-10"}
+    body = stats(client, owner, venue, **day).json
+    # 7 people; check-ins: 3 at 09:00, 6 at 14:00 (not the barista's), the 11:30 replay
+    assert (body["unique_visitors"], body["total_checkins"]) == (7, 10)
+    frozen_clock.advance(days=1)
+    visit(actions, [barista, *regulars], venue)
+    next_day = stats(client, owner, venue, **{"from": "2026-06-11", "to": "2026-06-11"}).json
+    assert next_day["unique_visitors"] == 5 and next_day["total_checkins"] == 5
+    utc = stats(client, owner, venue, tz="UTC", **{"from": "2026-06-11", "to": "2026-06-11"})
+    assert utc.json["source"] == "raw" and utc.json["total_checkins"] == 5
+
+
+def test_naming_a_regular_as_staff_never_changes_past_figures(
+    app, client, actions, owned, frozen_clock
+):
+    """The attack: an owner reads a past range, names a regular as staff and reads it
+    again, hoping the difference shows that person's visits. Nothing moves, whether the
+    regular only got the invitation or accepted it; the rollup is not rewritten either."""
+    owner, venue = owned
+    regular, *others = [actions.register() for _ in range(9)]
+    frozen_clock.current = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+    for day in range(10):
+        visit(actions, [regular, *others[day % 3 : day % 3 + 6]], venue)
+        frozen_clock.advance(days=1, minutes=37)
+    queries = [
+        {"from": "2026-06-01", "to": "2026-06-10"},
+        {"from": "2026-06-03", "to": "2026-06-05", "granularity": "hour"},
+        {"from": "2026-06-01", "to": "2026-06-10", "granularity": "week"},
+        {"from": "2026-06-02", "to": "2026-06-09", "tz": "Europe/Paris"},  # the raw reader
+    ]
+
+    def read_all() -> list:
+        return [stats(client, owner, venue, **query).json for query in queries] + [
+            client.get(
+                f"/api/v1/venues/{venue['id']}/stats.csv",
+                headers=owner["headers"],
+                query_string=queries[0],
+            ).text
+        ]
+
+    def rollup() -> list:
+        with app.app_context():
+            visits = select(VenueVisit.__table__).order_by(*VenueVisit.__table__.c)
+            return [*summaries(db.session), db.session.execute(visits).all()]
+
+    before, kept = read_all(), rollup()
+    assert before[0]["unique_visitors"] == 9 and before[0]["total_checkins"] == 70
+    handle = regular["user"]["handle"]
+    response = client.put(f"/api/v1/venues/{venue['id']}/staff/{handle}", headers=owner["headers"])
+    assert response.status_code == 201
+    assert read_all() == before and rollup() == kept  # invited
+    answer_invitation(app, venue, regular, "accepted", frozen_clock.current)
+    assert read_all() == before and rollup() == kept  # accepted: the past stays as it was
+    frozen_clock.advance(hours=1)
+    visit(actions, [regular, *others[:5]], venue)  # from the next hour they are left out
+    today = frozen_clock.current.date().isoformat()
+    assert stats(client, owner, venue, **{"from": today, "to": today}).json["unique_visitors"] == 5
 
 
 def test_a_daylight_saving_day(client, actions, owned, frozen_clock):
@@ -270,10 +370,14 @@ def test_rollups_equal_raw_aggregation_after_random_checkins(
     rng = random.Random(7)
     other = actions.venue(owner, *offset_point(NEW_YORK, 60), name="Next door")
     people = [actions.register() for _ in range(12)]
-    client.put(
-        f"/api/v1/venues/{venue['id']}/staff/{people[0]['user']['handle']}",
-        headers=owner["headers"],
-    )
+    for person in people[:3]:
+        client.put(
+            f"/api/v1/venues/{venue['id']}/staff/{person['user']['handle']}",
+            headers=owner["headers"],
+        )
+    # accepted mid-way (the readers agree on any acceptance time), declined, invited
+    answer_invitation(app, venue, people[0], "accepted", datetime(2026, 10, 29, 15, 40, tzinfo=UTC))
+    answer_invitation(app, venue, people[1], "declined")
     frozen_clock.current = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
     for _ in range(260):
         frozen_clock.advance(minutes=rng.randint(5, 240))
@@ -344,3 +448,102 @@ def test_stats_statements_are_never_prepared(client, actions, owned, frozen_cloc
             )
         )
         assert prepared == 0
+
+
+def small(number) -> bool:
+    return number is not None and 0 < number < 5
+
+
+def worked_out(body) -> list[int]:
+    """The attack: every number an owner gets by subtracting shown figures of one answer
+    (the totals less the shown buckets, per figure; visitors less new or returning)."""
+    found = []
+    for row in [body, *body["series"]]:
+        visitors = row.get("unique_visitors", row.get("visitors"))
+        for part in ("new_visitors", "returning_visitors"):
+            if visitors is not None and row[part] is not None:
+                found.append(visitors - row[part])
+    totals = {
+        "checkins": body["total_checkins"],
+        "visitors": body["unique_visitors"],
+        "new_visitors": body["new_visitors"],
+        "returning_visitors": body["returning_visitors"],
+    }
+    for figure, total in totals.items():
+        if total is not None:
+            found.append(total - sum(b[figure] or 0 for b in body["series"]))
+    if body["total_checkins"] is not None:
+        cells = [c["checkins"] or 0 for row in body["weekday_hour"] for c in row]
+        found.append(body["total_checkins"] - sum(cells))
+    return found
+
+
+def test_a_small_group_cannot_be_worked_out_from_the_totals(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    crowd, pair, later = ([actions.register() for _ in range(n)] for n in (6, 2, 7))
+    frozen_clock.current = datetime(2026, 6, 8, 22, 0, tzinfo=UTC)  # Monday 18:00
+    visit(actions, crowd, venue)
+    frozen_clock.current = datetime(2026, 6, 9, 7, 0, tzinfo=UTC)  # Tuesday 03:00: two people
+    visit(actions, pair, venue)
+    frozen_clock.current = datetime(2026, 6, 10, 22, 0, tzinfo=UTC)  # Wednesday 18:00
+    visit(actions, later, venue)
+    days = stats(client, owner, venue, **{"from": "2026-06-08", "to": "2026-06-10"}).json
+    assert (days["total_checkins"], days["unique_visitors"], days["new_visitors"]) == (15, 15, 15)
+    assert days["series"][1]["suppressed"]
+    # without a second hidden day, 15 - 6 - 7 = 2 would be the night's pair
+    assert [b["suppressed"] for b in days["series"]] == [True, True, False]
+    # the grid: the pair's cell, and a second one with it
+    cells = [(w, h) for w, row in enumerate(days["weekday_hour"]) for h, c in enumerate(row)]
+    shown = [cell for cell in cells if not days["weekday_hour"][cell[0]][cell[1]]["suppressed"]]
+    assert shown == [(2, 18)] and days["peak_hour"]["weekday_name"] == "Wednesday"
+    hours = stats(
+        client, owner, venue, granularity="hour", **{"from": "2026-06-08", "to": "2026-06-10"}
+    ).json
+    week = stats(client, owner, venue, granularity="week", **{"from": "2026-06-08"}).json
+    utc = stats(client, owner, venue, tz="UTC", **{"from": "2026-06-08", "to": "2026-06-11"}).json
+    for body in (days, hours, week, utc):
+        assert not [n for n in worked_out(body) if small(n)], worked_out(body)
+    # the normal case still shows numbers
+    assert hours["total_checkins"] == 15 and week["series"][0]["checkins"] == 15
+
+
+def test_new_and_returning_visitors_hide_together(client, actions, owned, frozen_clock):
+    owner, venue = owned
+    regulars = [actions.register() for _ in range(8)]
+    frozen_clock.current = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    visit(actions, regulars, venue)
+    frozen_clock.current = datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
+    visit(actions, [*regulars, actions.register(), actions.register()], venue)  # two new
+    one_day = stats(client, owner, venue, **{"from": "2026-06-08", "to": "2026-06-08"}).json
+    assert one_day["unique_visitors"] == 10 and one_day["total_checkins"] == 10
+    assert one_day["new_visitors"] is None and one_day["returning_visitors"] is None
+    both = stats(client, owner, venue, **{"from": "2026-06-01", "to": "2026-06-08"}).json
+    assert (both["unique_visitors"], both["new_visitors"], both["returning_visitors"]) == (
+        10,
+        10,
+        0,
+    )
+    first, *_, last = both["series"]
+    assert last["visitors"] == 10 and last["new_visitors"] is None
+    # 10 new in all, 8 shown on June 1 would leave the 2: June 1's are hidden too
+    assert first["visitors"] == 8 and first["new_visitors"] is None
+    for body in (one_day, both):
+        assert not [n for n in worked_out(body) if small(n)], worked_out(body)
+
+
+def test_meetings_of_fewer_than_five_people_are_hidden(
+    client, actions, friends, owned, frozen_clock
+):
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    pair = friends(2)
+    visit(actions, [*pair, *(actions.register() for _ in range(4))], venue)
+    day = {"from": "2026-06-10", "to": "2026-06-10"}
+    body = stats(client, owner, venue, **day).json
+    assert body["unique_visitors"] == 6 and body["meetings"] is None  # two people met
+    assert body["series"][0]["meetings"] is None and body["series"][0]["visitors"] == 6
+    frozen_clock.advance(minutes=5)
+    for _ in range(2):
+        visit(actions, friends(2), venue)
+    body = stats(client, owner, venue, **day).json
+    assert body["meetings"] == 3 and body["series"][0]["meetings"] == 3  # six people

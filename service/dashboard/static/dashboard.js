@@ -110,7 +110,8 @@ function renderTotals(stats) {
   );
   const hidden = stats.series.filter((bucket) => bucket.suppressed).length;
   $("suppression-note").textContent =
-    `Figures built from fewer than ${stats.suppression_threshold} people are hidden` +
+    `Figures built from fewer than ${stats.suppression_threshold} people are hidden, and` +
+    " so is a second one where the first could be worked out from the rest" +
     ` (${hidden} of ${stats.series.length} periods${stats.suppressed ? ", and the totals" : ""}).`;
 }
 
