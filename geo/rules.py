@@ -13,6 +13,8 @@ ACCURACY_ALLOWANCE_CAP_M = 150.0
 MAX_SPEED_MPS = 300.0
 SPEED_EXEMPT_DISTANCE_M = 1000.0
 REPEAT_WINDOW = timedelta(minutes=60)
+PLACES_WINDOW = timedelta(minutes=60)
+MAX_OTHER_PLACES = 4  # 5 or more other venues within the window: a probe, not a person
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,22 @@ def too_soon(at: datetime, other_at: datetime | None) -> Reason | None:
         f"You checked in here {minutes:.0f} min apart from another check-in; "
         f"wait {REPEAT_WINDOW.total_seconds() / 60:.0f} min between check-ins at one venue.",
         {"minutes_apart": round(minutes, 1), "min_minutes": REPEAT_WINDOW.total_seconds() / 60},
+    )
+
+
+def too_many_places(other_venues: int) -> Reason | None:
+    """Check-ins at 5 or more other venues within 60 minutes (effective time, before or
+    after) of this one: nobody visits six places in an hour, but a probe does."""
+    if other_venues <= MAX_OTHER_PLACES:
+        return None
+    return Reason(
+        "too_many_places",
+        f"You checked in at {other_venues} other places within "
+        f"{PLACES_WINDOW.total_seconds() / 60:.0f} min of this one; rewards need "
+        f"{MAX_OTHER_PLACES} or fewer.",
+        {
+            "other_venues": other_venues,
+            "max_other_venues": MAX_OTHER_PLACES,
+            "window_minutes": PLACES_WINDOW.total_seconds() / 60,
+        },
     )

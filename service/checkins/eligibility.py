@@ -1,4 +1,4 @@
-"""Apply the four reward-eligibility rules to measured facts."""
+"""Apply the five reward-eligibility rules to measured facts."""
 
 from datetime import datetime
 
@@ -18,4 +18,5 @@ def reasons(
         seconds = (at - measures.previous_at).total_seconds()
         found.append(rules.too_fast(measures.previous_distance_m, seconds))
     found.append(rules.too_soon(at, measures.nearest_same_venue_at))
+    found.append(rules.too_many_places(measures.other_venues_in_window))
     return [reason for reason in found if reason is not None]

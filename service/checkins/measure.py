@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
-from geo.rules import REPEAT_WINDOW
+from geo.rules import PLACES_WINDOW, REPEAT_WINDOW
 from service.models import Checkin, Venue
 
 
@@ -21,6 +21,7 @@ class Measures:
     previous_distance_m: float | None
     previous_at: datetime | None
     nearest_same_venue_at: datetime | None
+    other_venues_in_window: int
 
 
 @lru_cache(maxsize=1)
@@ -56,12 +57,23 @@ def _statement():
         .limit(1)
         .scalar_subquery()
     )
+    other_venues = (
+        select(func.count(func.distinct(Checkin.venue_id)))
+        .where(
+            Checkin.user_id == user_id,
+            Checkin.venue_id != venue_id,
+            Checkin.effective_at > at - PLACES_WINDOW,
+            Checkin.effective_at < at + PLACES_WINDOW,
+        )
+        .scalar_subquery()
+    )
     return (
         select(
             venue_distance.label("venue_distance_m"),
             previous.c.previous_at,
             previous.c.previous_distance_m,
             same_venue.label("same_venue_at"),
+            other_venues.label("other_venues"),
         )
         .select_from(select(literal(1)).subquery())
         .outerjoin(previous, true())
@@ -71,7 +83,8 @@ def _statement():
 def measure(
     *, db_session: Session, user_id: int, venue: Venue, position: LatLon, at: datetime
 ) -> Measures:
-    """Distance to the venue, the previous check-in and repeats at this venue."""
+    """Distance to the venue, the previous check-in, repeats at this venue and the
+    other venues within the hour around it."""
     row = db_session.execute(
         _statement(),
         {
@@ -87,4 +100,5 @@ def measure(
         previous_distance_m=None if row.previous_at is None else float(row.previous_distance_m),
         previous_at=row.previous_at,
         nearest_same_venue_at=row.same_venue_at,
+        other_venues_in_window=int(row.other_venues),
     )

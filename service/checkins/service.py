@@ -117,6 +117,7 @@ def check_in(
         accuracy_m=accuracy_m,
         shout=shout,
         private=private,
+        shared=can_meet,
         client_time=client_time,
         effective_at=at,
         local_day=at.astimezone(ZoneInfo(venue.timezone)).date(),
@@ -153,8 +154,9 @@ def check_in(
             frozenset(earned["changed"]),
         )
     venue_view = venues.to_dict(venue)
-    if can_meet:
-        # Last: it locks the receivers' quota rows, which should be held for the shortest time.
+    if can_meet and not broken:
+        # Only a check-in that earns may tell contacts "A is at V". Last: it locks the
+        # receivers' quota rows, which should be held for the shortest time.
         nearby.fan_out(
             db_session=db_session,
             sender=user,

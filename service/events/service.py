@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, DateTime, Float, Integer, and_, bindparam, delete, func, select
+from sqlalchemy import BigInteger, DateTime, Float, Integer, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,9 @@ from geo.events import overlaps
 from service.admin import audit
 from service.common.nearest import nearest_rows
 from service.errors import DomainError, Forbidden, NotFound
+from service.events import conversion as converted
 from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
+from service.presence import visibility
 from service.venues import service as venues
 
 DEFAULT_WINDOW = timedelta(days=7)
@@ -138,15 +140,8 @@ def attendees(*, db_session: Session, viewer_id: int, event_id: int) -> dict:
     named = db_session.execute(
         select(User.handle, User.display_name, Rsvp.status)
         .join(Rsvp, Rsvp.user_id == User.id)
-        .join(
-            Relationship,
-            and_(
-                Relationship.user_id == viewer_id,
-                Relationship.other_id == User.id,
-                Relationship.mutual,
-            ),
-        )
-        .where(Rsvp.event_id == event_id, User.location_sharing != "off")
+        .join(Relationship, visibility.mutual(viewer_id, User.id))
+        .where(Rsvp.event_id == event_id, visibility.sharing(User))
         .order_by(Rsvp.status, func.lower(User.handle))
     ).all()
     total = _counts(
@@ -189,8 +184,10 @@ def _nearby_statement(knn: bool):
         .offset(bindparam("offset", type_=Integer))
         .subquery()
     )
-    contacts = select(Relationship.other_id).where(
-        Relationship.user_id == bindparam("viewer", type_=BigInteger), Relationship.mutual
+    contacts = (
+        select(Relationship.other_id)
+        .join(User, User.id == Relationship.other_id)
+        .where(visibility.mutual(bindparam("viewer", type_=BigInteger)), visibility.sharing(User))
     )
     going = (
         select(func.count())
@@ -264,36 +261,33 @@ def nearby(
 
 
 def conversion(*, db_session: Session, user: User, event_id: int) -> dict:
-    """The organiser's view: RSVPs against check-ins and the new in-person pairs."""
+    """The organiser's view: RSVPs against check-ins and the new in-person pairs, no
+    figure (nor a difference of two) describing fewer than five people."""
     _own(db_session, user, event_id, "event.conversion")
-    rsvps = _counts(
-        db_session.execute(
-            select(Rsvp.status, func.count()).where(Rsvp.event_id == event_id).group_by(Rsvp.status)
-        ).all()
-    )
+    rsvps = {"going": set(), "maybe": set(), "not_going": set()}
+    for status, person in db_session.execute(
+        select(Rsvp.status, Rsvp.user_id).where(Rsvp.event_id == event_id)
+    ):
+        rsvps[status].add(person)
     came = set(
         db_session.scalars(select(Checkin.user_id).distinct().where(Checkin.event_id == event_id))
     )
-    going = set(
-        db_session.scalars(
-            select(Rsvp.user_id).where(Rsvp.event_id == event_id, Rsvp.status == "going")
-        )
+    met = {True: set(), False: set()}
+    meetings = {True: set(), False: set()}
+    for meeting_id, person, first in db_session.execute(
+        select(Meeting.id, Meeting.user_id, Meeting.first_time).where(Meeting.event_id == event_id)
+    ):
+        met[first].add(person)
+        meetings[first].add(meeting_id)
+    people = converted.People(
+        rsvps=rsvps,
+        came=came,
+        met=met[True] | met[False],
+        met_first=met[True],
+        met_again=met[False],
     )
-    answered = set(db_session.scalars(select(Rsvp.user_id).where(Rsvp.event_id == event_id)))
-    meetings = db_session.execute(
-        select(func.count(), func.count().filter(Meeting.first_time)).where(
-            Meeting.event_id == event_id, Meeting.user_id < Meeting.other_id
-        )
-    ).one()
-    return {
-        "rsvps": rsvps,
-        "checked_in": len(came),
-        "going_and_came": len(came & going),
-        "going_but_absent": len(going - came),
-        "came_without_rsvp": len(came - answered),
-        "meetings": meetings[0],
-        "new_pairs": meetings[1],
-    }
+    total = len(meetings[True]) + len(meetings[False])
+    return converted.view(people, meetings=total, new_pairs=len(meetings[True]))
 
 
 def default_window(

@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import DateTime, and_, bindparam, func, select, update
+from sqlalchemy import DateTime, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session, aliased
 
@@ -18,6 +18,7 @@ from geo.meetings import same_place, same_time
 from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Venue
 from service.models.meeting import MEETING_ID
 from service.notifications import messages, outbox
+from service.presence import visibility
 from service.rewards.award import credit
 
 
@@ -41,20 +42,12 @@ def _candidates_statement():
             User.handle,
             User.display_name,
         )
-        .join(
-            Relationship,
-            and_(
-                Relationship.user_id == bindparam("user_id"),
-                Relationship.other_id == Checkin.user_id,
-                Relationship.mutual,
-            ),
-        )
+        .join(Relationship, visibility.mutual(bindparam("user_id"), Checkin.user_id))
         .join(User, User.id == Checkin.user_id)
         .join(other_venue, other_venue.id == Checkin.venue_id)
         .where(
-            User.location_sharing != "off",
-            Checkin.eligible,
-            ~Checkin.private,
+            visibility.sharing(User),
+            visibility.acting(Checkin),
             same_time(Checkin.effective_at, at),
             same_place(
                 other_venue.id,

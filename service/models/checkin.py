@@ -60,6 +60,12 @@ class Checkin(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     shout: Mapped[str | None] = mapped_column(String(140))
     private: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    shared: Mapped[bool] = mapped_column(
+        Boolean,
+        nullable=False,
+        server_default="true",
+        comment="contacts could see it when made: not private and sharing not off",
+    )
     client_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     local_day: Mapped[date] = mapped_column(

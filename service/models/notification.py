@@ -27,7 +27,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, created_at_column
 
-KINDS = ("nearby", "meeting", "badge", "mayorship_gained", "mayorship_lost")
+KINDS = (
+    "nearby",
+    "meeting",
+    "badge",
+    "mayorship_gained",
+    "mayorship_lost",
+    "staff_invitation",
+)
 PLATFORMS = ("ios", "android", "web")
 PUSH_STATES = ("pending", "sent", "failed")
 
@@ -42,7 +49,8 @@ class Notification(Base):
         Index("ix_notifications_actor_user_created", "actor_id", "user_id", "created_at"),
         Index("ix_notifications_unread", "user_id", "id", postgresql_where=text("read_at IS NULL")),
         CheckConstraint(
-            "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost')",
+            "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost', "
+            "'staff_invitation')",
             name="kind",
         ),
     )

@@ -34,7 +34,7 @@ from geo.privacy import APPROXIMATE_ROUNDING_M, EXACT_ROUNDING_M, round_distance
 from service.models import Checkin, NearbyQuota, Notification, Relationship, User, Venue
 from service.notifications import messages, outbox
 from service.notifications.quiet import local_day
-from service.presence import shaping
+from service.presence import shaping, visibility
 
 RECENT = timedelta(hours=3)
 COOLDOWN = timedelta(hours=6)
@@ -53,19 +53,18 @@ def _candidates_statement():
         .where(
             User.id == Relationship.other_id,
             User.notify_nearby,
-            User.location_sharing != "off",
+            visibility.sharing(User),
             User.nearby_daily_cap > 0,
         )
         .limit(1)
         .lateral("receiver")
     )
-    latest = (
-        select(Checkin.effective_at, Venue.location, Venue.timezone)
-        .join(Venue, Venue.id == Checkin.venue_id)
-        .where(Checkin.user_id == Relationship.other_id, ~Checkin.private)
-        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
-        .limit(1)
-        .lateral("latest")
+    latest = visibility.latest_visible(
+        Relationship.other_id,
+        Checkin.effective_at,
+        Venue.location,
+        Venue.timezone,
+        with_venue=True,
     )
     cooling = exists().where(
         Notification.actor_id == sender,
@@ -86,8 +85,7 @@ def _candidates_statement():
         .join(receiver, true())
         .join(latest, true())
         .where(
-            Relationship.user_id == sender,
-            Relationship.mutual,
+            visibility.mutual(sender),
             latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
             geosql.within_m(latest.c.location, shown, receiver.c.nearby_radius_m),
             ~cooling,

@@ -1,20 +1,20 @@
 """What my contacts may see of me and I of them: feed, here, nearby, one check-in.
 
-Every query starts from my mutual relationships, so a stranger's check-in can never be
-selected; ``off`` users and private check-ins are filtered in SQL too.
+Every query is built from ``visibility`` (mutual contacts, sharing not ``off``, not
+private), so a stranger's check-in can never be selected.
 """
 
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, DateTime, Float, and_, bindparam, case, select, true, tuple_
+from sqlalchemy import BigInteger, DateTime, Float, bindparam, case, select, true, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
 from service.models import Checkin, Relationship, User, Venue
-from service.presence import shaping
+from service.presence import shaping, visibility
 from service.venues.service import VIEW_COLUMNS
 from service.venues.service import to_dict as venue_dict
 from service.venues.service import view as venue_view
@@ -27,31 +27,19 @@ SNAP_MARGIN_M = 3000.0
 
 def _visible(viewer_id: int):
     """Check-ins of my mutual contacts that they let contacts see, with venue and who."""
-    return (
-        select(
-            Checkin.id,
-            Checkin.user_id,
-            Checkin.shout,
-            Checkin.effective_at,
-            User.handle,
-            User.display_name,
-            User.location_sharing,
-            Venue,
-            geosql.latitude(Venue.location).label("vlat"),
-            geosql.longitude(Venue.location).label("vlon"),
-        )
-        .join(
-            Relationship,
-            and_(
-                Relationship.user_id == viewer_id,
-                Relationship.other_id == Checkin.user_id,
-                Relationship.mutual,
-            ),
-        )
-        .join(User, User.id == Checkin.user_id)
-        .join(Venue, Venue.id == Checkin.venue_id)
-        .where(User.location_sharing != "off", ~Checkin.private)
-    )
+    return visibility.visible_checkins(
+        viewer_id,
+        Checkin.id,
+        Checkin.user_id,
+        Checkin.shout,
+        Checkin.effective_at,
+        User.handle,
+        User.display_name,
+        User.location_sharing,
+        Venue,
+        geosql.latitude(Venue.location).label("vlat"),
+        geosql.longitude(Venue.location).label("vlon"),
+    ).join(Venue, Venue.id == Checkin.venue_id)
 
 
 def _view(row) -> dict:
@@ -126,12 +114,8 @@ def _nearby_contacts_statement():
     """Mutual contacts' latest visible check-in near a position, built once (bound
     parameters: viewer, lat, lon, radius, since): building it cost ~1 ms a call."""
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
-    latest = (
-        select(Checkin.id, Checkin.venue_id, Checkin.effective_at, Checkin.shout)
-        .where(Checkin.user_id == Relationship.other_id, ~Checkin.private)
-        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
-        .limit(1)
-        .lateral("latest")
+    latest = visibility.latest_visible(
+        Relationship.other_id, Checkin.id, Checkin.venue_id, Checkin.effective_at, Checkin.shout
     )
     return (
         select(
@@ -151,9 +135,8 @@ def _nearby_contacts_statement():
         .join(latest, true())
         .join(Venue, Venue.id == latest.c.venue_id)
         .where(
-            Relationship.user_id == bindparam("viewer", type_=BigInteger),
-            Relationship.mutual,
-            User.location_sharing != "off",
+            visibility.mutual(bindparam("viewer", type_=BigInteger)),
+            visibility.sharing(User),
             latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
             # only an approximate contact's shown cell may be nearer than their venue; 1 m
             # of slack leaves the exact test at the edge to the same geodesic as the answer

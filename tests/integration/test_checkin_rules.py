@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from tests.conftest import offset_point
+
 WGS84 = Geodesic.WGS84
 HOME = (40.758, -73.9855)
 
@@ -176,3 +178,54 @@ def test_client_time_window(client, actions, user, venue, frozen_clock, delta, a
 def test_client_time_needs_an_offset(actions, user, venue):
     response = actions.check_in(user, venue, client_time="2026-01-01T10:00:00")
     assert response.status_code == 422
+
+
+def _crawl(actions, user, count, spacing_m=120.0):
+    """``count`` venues along a street, ``spacing_m`` apart (all within 1 km)."""
+    return [
+        actions.venue(user, *offset_point(HOME, spacing_m * (i + 1)), name=f"Stop {i}")
+        for i in range(count)
+    ]
+
+
+def test_bar_hopping_at_four_places_an_hour_keeps_its_rewards(actions, user, frozen_clock):
+    for stop in _crawl(actions, user, 5):
+        response = actions.check_in(user, stop)
+        assert _codes(response) == [] and response.json["rewards"]["points"] > 0
+        frozen_clock.advance(minutes=12)
+
+
+def test_a_sixth_place_within_the_hour_earns_nothing(actions, user, frozen_clock):
+    stops = _crawl(actions, user, 6)
+    for stop in stops[:5]:
+        assert _codes(actions.check_in(user, stop)) == []
+        frozen_clock.advance(minutes=5)
+    sixth = actions.check_in(user, stops[5])
+    assert _codes(sixth) == ["too_many_places"]
+    reason = sixth.json["rewards"]["reasons"][0]
+    assert reason["details"] == {"other_venues": 5, "max_other_venues": 4, "window_minutes": 60.0}
+    assert "5 other places" in reason["message"] and sixth.json["rewards"]["points"] == 0
+    # an hour later the same street is fine again
+    frozen_clock.advance(minutes=61)
+    assert _codes(actions.check_in(user, stops[0])) == []
+
+
+def test_places_count_on_both_sides_in_effective_time(actions, user, frozen_clock):
+    """A replay backdated into a busy hour is judged by the check-ins around it, later
+    ones included (like too_soon), so probes cannot hide behind client_time."""
+    stops = _crawl(actions, user, 6)
+    for stop in stops[:5]:
+        assert _codes(actions.check_in(user, stop)) == []
+        frozen_clock.advance(minutes=5)
+    replay = (frozen_clock.current - timedelta(minutes=40)).isoformat()
+    assert _codes(actions.check_in(user, stops[5], client_time=replay)) == ["too_many_places"]
+
+
+def test_the_same_place_again_is_not_another_place(actions, user, venue, frozen_clock):
+    stops = _crawl(actions, user, 4)
+    for stop in stops:
+        assert _codes(actions.check_in(user, stop)) == []
+        frozen_clock.advance(minutes=5)
+    assert _codes(actions.check_in(user, venue)) == []  # 4 others: still fine
+    frozen_clock.advance(minutes=5)
+    assert _codes(actions.check_in(user, stops[0])) == ["too_soon"]  # not a 6th place

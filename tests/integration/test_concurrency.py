@@ -2,6 +2,7 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -167,17 +168,24 @@ def test_racing_checkins_award_each_badge_once(live_app, frozen_clock):
         for i in range(12)
     ]
 
+    # a pub crawl replayed from the phone: 25 min apart, so no hour holds six places
+    times = [(frozen_clock.current - timedelta(minutes=25 * i)).isoformat() for i in range(12)]
     responses = _race(
         live_app,
         12,
         lambda c, i: c.post(
             "/api/v1/checkins",
             headers=headers,
-            json={"venue_id": venues[i]["id"], "location": venues[i]["location"]},
+            json={
+                "venue_id": venues[i]["id"],
+                "location": venues[i]["location"],
+                "client_time": times[i],
+            },
         ),
     )
 
     assert [r.status_code for r in responses] == [201] * 12
+    assert all(r.json["rewards"]["eligible"] for r in responses)
     reported = [(b["key"], b["level"]) for r in responses for b in r.json["rewards"]["badges"]]
     assert sorted(reported) == [("explorer", 1), ("newbie", 1), ("regular", 1)]
     with live_app.app_context():

@@ -176,7 +176,9 @@ def test_private_checkins_and_sharing_off(client, actions, friends):
     a_venue = actions.venue(a, *offset_point(HERE, 100))
     actions.check_in(a, a_venue, private=True)
     assert nearby_notes(client, b) == []  # A's private check-in tells nobody
-    actions.check_in(a, a_venue)
+    # (at another venue: the same one again within the hour would be too_soon, and a
+    # check-in that earns nothing tells nobody either)
+    actions.check_in(a, actions.venue(a, *offset_point(HERE, 120)))
     assert len(nearby_notes(client, b)) == 1
     assert nearby_notes(client, c) == []  # off: no visible check-in to be near
     assert nearby_notes(client, d) == []  # only a private check-in
@@ -224,3 +226,19 @@ def test_an_offline_replay_older_than_three_hours_tells_nobody(
     then = frozen_clock.current - timedelta(hours=3)
     assert actions.check_in(a, a_again, client_time=then.isoformat()).status_code == 201
     assert len(nearby_notes(client, b)) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"accuracy_m": 900}, "imprecise"),
+        ({"lat": 40.0, "lon": -70.0}, "too_far"),
+    ],
+)
+def test_checkins_that_earn_nothing_tell_nobody(client, actions, friends, extra, reason):
+    """A spoofed or implausible check-in must not announce "A is at V" to contacts."""
+    a, b = friends(2)
+    actions.check_in(b, actions.venue(b, *HERE))
+    response = actions.check_in(a, actions.venue(a, *offset_point(HERE, 100)), **extra)
+    assert [r["code"] for r in response.json["rewards"]["reasons"]] == [reason]
+    assert nearby_notes(client, b) == []

@@ -80,3 +80,11 @@ def test_too_soon_within_60_minutes(gap, broken):
 
 def test_too_soon_without_other_checkin():
     assert rules.too_soon(T0, None) is None
+
+
+@pytest.mark.parametrize(("others", "broken"), [(0, False), (4, False), (5, True), (9, True)])
+def test_too_many_places_at_five_other_venues(others, broken):
+    reason = rules.too_many_places(others)
+    assert (reason is not None) is broken
+    if reason:
+        assert reason.code == "too_many_places" and reason.details["other_venues"] == others

@@ -1,0 +1,77 @@
+"""The one rule for whose whereabouts a viewer may see (PRODUCT.md, Privacy and Trust).
+
+A check-in is visible to a viewer when the two are mutual contacts, its author does not
+share ``off``, and it is not private. When a check-in acts on someone else — a meeting, a
+"nearby" notification — it must also be eligible (a too-far or probing check-in tells
+nobody anything). Every reader of whereabouts (feed, here, nearby contacts, one
+check-in, nearby notifications, meetings, the mayor's name, events, profiles) builds its
+query from these pieces, so the next feature cannot get the rule wrong:
+``tests/integration/test_visibility_table.py`` checks every such endpoint against it.
+"""
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from service.models import Checkin, Relationship, User, Venue
+
+SHARING_OFF = "off"
+
+
+def mutual(viewer, other=None):
+    """``Relationship`` row condition: a mutual contact of ``viewer`` (``other`` if given)."""
+    condition = and_(Relationship.user_id == viewer, Relationship.mutual)
+    return condition if other is None else and_(condition, Relationship.other_id == other)
+
+
+def sharing(user=User):
+    """The person lets contacts see them at all."""
+    return user.location_sharing != SHARING_OFF
+
+
+def shown(checkin=Checkin):
+    """The check-in is one its author lets contacts see."""
+    return ~checkin.private
+
+
+def acting(checkin=Checkin):
+    """A visible check-in that may also act on others (meet them, notify them)."""
+    return and_(shown(checkin), checkin.eligible)
+
+
+def visible_checkins(viewer_id: int, *columns):
+    """``select(*columns)`` over the check-ins ``viewer_id`` may see, joined to their
+    author (``User``); callers add what they read and filter further."""
+    return (
+        select(*columns)
+        .select_from(Checkin)
+        .join(Relationship, mutual(viewer_id, Checkin.user_id))
+        .join(User, User.id == Checkin.user_id)
+        .where(sharing(User), shown(Checkin))
+    )
+
+
+def latest_visible(user_id_column, *columns, with_venue: bool = False):
+    """A LATERAL with the latest visible check-in of the user in ``user_id_column``
+    (``Checkin`` columns, and ``Venue`` ones ``with_venue``); the caller joins it
+    ``ON true`` and checks the author's sharing through ``sharing()``."""
+    query = select(*columns).select_from(Checkin)
+    if with_venue:
+        query = query.join(Venue, Venue.id == Checkin.venue_id)
+    return (
+        query.where(Checkin.user_id == user_id_column, shown(Checkin))
+        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+
+
+def is_contact(db_session: Session, viewer_id: int, other_id: int) -> bool:
+    """True when the two follow each other."""
+    return bool(db_session.scalar(select(Relationship.mutual).where(mutual(viewer_id, other_id))))
+
+
+def sees_whereabouts(db_session: Session, viewer_id: int, person: User) -> bool:
+    """The viewer may see where ``person`` is: themself, or a contact who shares."""
+    if person.id == viewer_id:
+        return True
+    return person.location_sharing != SHARING_OFF and is_contact(db_session, viewer_id, person.id)
