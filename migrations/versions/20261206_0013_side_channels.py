@@ -5,6 +5,9 @@
   the person's consent, so they become open invitations.
 - ``users.token_version``: access tokens carry it; a password change or "sign out
   everywhere" bumps it and every older token is refused.
+- ``checkins.shared``: whether contacts could see the check-in when it was made (not
+  private, sharing not ``off``); only those earn mayorship days. Older rows only knew
+  ``private``.
 - ``notification_streams``: the open SSE streams of each user (at most 5; opening a
   sixth closes the oldest, whichever process holds it).
 
@@ -47,6 +50,14 @@ def upgrade() -> None:
         "AND (status = 'accepted') = (accepted_at IS NOT NULL)",
     )
 
+    op.drop_constraint(op.f("ck_notifications_kind"), "notifications", type_="check")
+    op.create_check_constraint(
+        op.f("ck_notifications_kind"),
+        "notifications",
+        "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost', "
+        "'staff_invitation')",
+    )
+
     op.add_column(
         "users",
         sa.Column(
@@ -57,6 +68,18 @@ def upgrade() -> None:
             comment="access tokens carry it; bumped by a password change or signing out everywhere",
         ),
     )
+
+    op.add_column(
+        "checkins",
+        sa.Column(
+            "shared",
+            sa.Boolean(),
+            nullable=False,
+            server_default="true",
+            comment="contacts could see it when made: not private and sharing not off",
+        ),
+    )
+    op.execute("UPDATE checkins SET shared = false WHERE private")
 
     op.create_table(
         "notification_streams",
@@ -81,6 +104,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_notification_streams_user", table_name="notification_streams")
     op.drop_table("notification_streams")
+    op.drop_column("checkins", "shared")
+    op.execute("DELETE FROM notifications WHERE kind = 'staff_invitation'")
+    op.drop_constraint(op.f("ck_notifications_kind"), "notifications", type_="check")
+    op.create_check_constraint(
+        op.f("ck_notifications_kind"),
+        "notifications",
+        "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost')",
+    )
     op.drop_column("users", "token_version")
     op.drop_constraint(op.f("ck_venue_staff_status"), "venue_staff", type_="check")
     op.drop_constraint(op.f("uq_venue_staff_id"), "venue_staff", type_="unique")

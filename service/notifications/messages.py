@@ -95,3 +95,13 @@ def mayorship(*, user_id: int, venue: dict, gained: bool) -> Draft:
         message=f"You are no longer the mayor of {venue['name']}",
         data={"venue": venue},
     )
+
+
+def staff_invitation(*, user_id: int, venue: dict, invitation_id: int) -> Draft:
+    """The owner of a venue asks me to be listed as its staff (my consent is needed)."""
+    return Draft(
+        user_id=user_id,
+        kind="staff_invitation",
+        message=f"{venue['name']} invites you to be listed as its staff",
+        data={"venue": venue, "invitation_id": invitation_id},
+    )

@@ -118,7 +118,8 @@ def checkin_rewards(
         if bonus:
             lines.append(("streak", bonus))
     crown, other_mayor = None, None
-    if _inserted(
+    # mayorship days only from check-ins contacts could see (a mayor is shown to them)
+    if checkin.shared and _inserted(
         db_session,
         insert(VenueVisitDay).values(
             venue_id=venue.id, user_id=user.id, local_day=checkin.local_day
@@ -175,3 +176,18 @@ def _mayorship(
         credit(db_session, mayor, points, "mayorship", now, None)
         return None, mayor
     return None, None
+
+
+def redecide_mayor(*, db_session: Session, venue: Venue, now: datetime) -> None:
+    """Re-decide a venue's mayor outside a check-in (its staff changed); whoever newly
+    becomes mayor earns the mayorship points."""
+    previous, mayor, _days = mayorship.evaluate(
+        db_session=db_session,
+        venue_id=venue.id,
+        today=now.astimezone(ZoneInfo(venue.timezone)).date(),
+        arriving=None,
+        now=now,
+        checkin_id=None,
+    )
+    if mayor is not None and mayor != previous:
+        credit(db_session, mayor, current_app.config["POINTS_MAYORSHIP"], "mayorship", now, None)

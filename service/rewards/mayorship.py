@@ -1,10 +1,11 @@
 """Mayorships (PRODUCT.md): the user with the most distinct local days with an eligible
-check-in at a venue in the last 60 days, at least 2; ties keep the current mayor; staff
-the owner lists are excluded."""
+check-in at a venue in the last 60 days, at least 2; ties keep the current mayor. Days
+come only from check-ins contacts could see (``award``); staff who accepted the owner's
+invitation are excluded from the day they accepted on."""
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Date, and_, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.contacts.pairs import pair_key
@@ -16,22 +17,32 @@ MIN_DAYS = 2
 
 
 def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]:
-    """Non-staff users' distinct visit days at the venue in the 60 days ending today."""
-    staff = select(VenueStaff.user_id).where(VenueStaff.venue_id == venue_id)
+    """Users' distinct visit days at the venue in the 60 days ending today, without the
+    days of accepted staff from their acceptance on (venue local days)."""
+    as_staff = exists().where(
+        VenueStaff.venue_id == VenueVisitDay.venue_id,
+        VenueStaff.user_id == VenueVisitDay.user_id,
+        VenueStaff.status == "accepted",
+        VenueVisitDay.local_day
+        >= cast(func.timezone(Venue.timezone, VenueStaff.accepted_at), Date),
+        Venue.id == VenueStaff.venue_id,
+    )
     rows = db_session.execute(
         select(VenueVisitDay.user_id, func.count())
         .where(
-            VenueVisitDay.venue_id == venue_id,
-            VenueVisitDay.local_day > today - timedelta(days=WINDOW_DAYS),
-            VenueVisitDay.local_day <= today,
-            VenueVisitDay.user_id.not_in(staff),
+            and_(
+                VenueVisitDay.venue_id == venue_id,
+                VenueVisitDay.local_day > today - timedelta(days=WINDOW_DAYS),
+                VenueVisitDay.local_day <= today,
+            ),
+            ~as_staff,
         )
         .group_by(VenueVisitDay.user_id)
     )
     return dict(rows.all())
 
 
-def decide(counts: dict[int, int], current: int | None, arriving: int) -> int | None:
+def decide(counts: dict[int, int], current: int | None, arriving: int | None) -> int | None:
     """Who should be mayor: the most days (≥ 2); a tie keeps the current mayor, else the
     arriving user, else the lowest id (pure)."""
     if not counts:
@@ -50,9 +61,9 @@ def evaluate(
     db_session: Session,
     venue_id: int,
     today: date,
-    arriving: int,
+    arriving: int | None,
     now: datetime,
-    checkin_id: int,
+    checkin_id: int | None,
 ) -> tuple[int | None, int | None, int]:
     """Re-decide the venue's mayor; returns ``(previous, mayor, days)`` and records changes.
 

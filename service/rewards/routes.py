@@ -17,6 +17,7 @@ from service.rewards.schemas import (
     LeaderboardSchema,
     MayorSchema,
 )
+from service.users import profile
 from service.users.service import get_by_handle
 from service.venues import service as venues
 
@@ -51,12 +52,12 @@ class UserBadges(MethodView):
     @blp.response(200, EarnedBadgesSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
     def get(self, handle):
-        """Someone's badges"""
+        """Someone's badges (for non-contacts, as of the start of the UTC day)"""
         user = get_by_handle(db_session=db.session, handle=handle)
-        return {
-            "items": service.badges_of(db_session=db.session, user_id=user.id),
-            "next_cursor": None,
-        }
+        items = profile.public_badges(
+            db_session=db.session, viewer_id=current_user_id(), user=user, now=clock.now()
+        )
+        return {"items": items, "next_cursor": None}
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/mayor")

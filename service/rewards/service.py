@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from service.contacts.pairs import is_mutual, mutual_contact_ids
+from service.contacts.pairs import mutual_contact_ids
 from service.models import PointsEntry, User, UserBadge, VenueMayor
+from service.presence import visibility
 from service.rewards.catalogue import BY_KEY, CATALOGUE
 from service.rewards.rules import RULES
 
@@ -29,15 +30,20 @@ def catalogue() -> list[dict]:
     ]
 
 
-def badges_of(*, db_session: Session, user_id: int, own: bool = False) -> list[dict]:
+def badges_of(
+    *, db_session: Session, user_id: int, own: bool = False, as_of: datetime | None = None
+) -> list[dict]:
     """A user's badges, newest first. Only their owner sees which check-in unlocked each
     and when to the second; anyone else gets the day (a Night Owl's hour would say when
-    they were out)."""
-    rows = db_session.scalars(
+    they were out). ``as_of``: only those awarded before it."""
+    query = (
         select(UserBadge)
         .where(UserBadge.user_id == user_id)
         .order_by(UserBadge.awarded_at.desc(), UserBadge.badge, UserBadge.level)
     )
+    if as_of is not None:
+        query = query.where(UserBadge.awarded_at < as_of)
+    rows = db_session.scalars(query)
     items = []
     for held in rows:
         badge = BY_KEY.get(held.badge)
@@ -57,6 +63,10 @@ def badges_of(*, db_session: Session, user_id: int, own: bool = False) -> list[d
     return items
 
 
+def _day(at):
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
     """The venue's mayor; who it is only for the mayor and contacts who see venues."""
     row = db_session.execute(
@@ -73,8 +83,11 @@ def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
             "since": None,
         }
     mayor, person = row
-    visible = person.id == viewer_id or (
-        person.location_sharing == "exact" and is_mutual(db_session, viewer_id, person.id)
+    own = person.id == viewer_id
+    # naming the mayor names a place they go: only to contacts who see their venues
+    visible = own or (
+        person.location_sharing == "exact"
+        and visibility.is_contact(db_session, viewer_id, person.id)
     )
     return {
         "venue_id": venue_id,
@@ -83,7 +96,8 @@ def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
         if visible
         else None,
         "days": mayor.days if visible else None,
-        "since": mayor.since if visible else None,
+        # the day, not the second (the instant would date the check-in that won it)
+        "since": (mayor.since if own else _day(mayor.since)) if visible else None,
     }
 
 

@@ -1,4 +1,4 @@
-"""A venue's staff, managed by its owner (or an admin)."""
+"""A venue's staff: the owner (or an admin) invites, the person accepts or declines."""
 
 from flask.views import MethodView
 
@@ -6,13 +6,18 @@ from service.auth.tokens import current_user
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.schemas import MAX_ID
-from service.contacts.schemas import PersonSchema
 from service.database import db
 from service.staff import service
-from service.staff.schemas import StaffListSchema
+from service.staff.schemas import (
+    InvitationListSchema,
+    InvitationSchema,
+    StaffListSchema,
+    StaffMemberSchema,
+)
 
-blp = Blueprint("staff", __name__, url_prefix="/api/v1/venues", description="Venue staff")
-VENUE = f"/<int(max={MAX_ID}):venue_id>/staff"
+blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Venue staff")
+VENUE = f"/venues/<int(max={MAX_ID}):venue_id>/staff"
+INVITATION = f"/me/staff-invitations/<int(max={MAX_ID}):invitation_id>"
 
 
 def _errors(view):
@@ -26,7 +31,7 @@ class Staff(MethodView):
     @_errors
     @blp.response(200, StaffListSchema)
     def get(self, venue_id):
-        """The venue's staff (left out of its footfall and mayorship)"""
+        """The venue's staff and open invitations"""
         items = service.list_staff(db_session=db.session, user=current_user(), venue_id=venue_id)
         return {"items": items, "next_cursor": None}
 
@@ -35,11 +40,12 @@ class Staff(MethodView):
 class StaffMember(MethodView):
     @authenticated(blp)
     @_errors
-    @blp.response(201, PersonSchema)
-    @blp.alt_response(200, schema=PersonSchema, description="Already on the staff")
+    @blp.response(201, StaffMemberSchema)
+    @blp.alt_response(200, schema=StaffMemberSchema, description="Already invited")
+    @blp.alt_response(409, response="DEFAULT_ERROR", description="They declined")
     def put(self, venue_id, handle):
-        """List someone as staff"""
-        person, new = service.add(
+        """Invite someone to be listed as staff (counts only once they accept)"""
+        person, new = service.invite(
             db_session=db.session, user=current_user(), venue_id=venue_id, handle=handle
         )
         db.session.commit()
@@ -49,6 +55,44 @@ class StaffMember(MethodView):
     @_errors
     @blp.response(204)
     def delete(self, venue_id, handle):
-        """Take someone off the staff list"""
+        """Take someone off the staff, or withdraw their invitation"""
         service.remove(db_session=db.session, user=current_user(), venue_id=venue_id, handle=handle)
         db.session.commit()
+
+
+@blp.route("/me/staff-invitations")
+class MyInvitations(MethodView):
+    @authenticated(blp)
+    @blp.response(200, InvitationListSchema)
+    def get(self):
+        """Venues that invited me to be listed as their staff"""
+        items = service.my_invitations(db_session=db.session, user=current_user())
+        return {"items": items, "next_cursor": None}
+
+
+@blp.route(f"{INVITATION}/accept")
+class AcceptInvitation(MethodView):
+    @authenticated(blp)
+    @blp.response(200, InvitationSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="Not my invitation")
+    def post(self, invitation_id):
+        """Accept: from now on my visits leave this venue's footfall and mayorship"""
+        answered = service.answer(
+            db_session=db.session, user=current_user(), invitation_id=invitation_id, accept=True
+        )
+        db.session.commit()
+        return answered
+
+
+@blp.route(f"{INVITATION}/decline")
+class DeclineInvitation(MethodView):
+    @authenticated(blp)
+    @blp.response(200, InvitationSchema)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="Not my invitation")
+    def post(self, invitation_id):
+        """Decline (or stop being staff): my visits count like anyone's"""
+        answered = service.answer(
+            db_session=db.session, user=current_user(), invitation_id=invitation_id, accept=False
+        )
+        db.session.commit()
+        return answered

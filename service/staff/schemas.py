@@ -1,13 +1,47 @@
-"""Schemas for a venue's staff."""
+"""Schemas for a venue's staff and the invitations people answer."""
 
 from marshmallow import fields
 
 from service.common.schemas import StrictSchema
-from service.contacts.schemas import PersonSchema
+
+
+class StaffMemberSchema(StrictSchema):
+    """Someone the owner invited: ``invited`` until they answer; only ``accepted`` staff
+    are left out of footfall and mayorship (from ``accepted_at`` on)."""
+
+    handle = fields.String()
+    display_name = fields.String()
+    status = fields.String(metadata={"enum": ["invited", "accepted", "declined"]})
+    accepted_at = fields.DateTime(allow_none=True)
 
 
 class StaffListSchema(StrictSchema):
-    """Everyone the owner lists as staff (a short list, not paged)."""
+    """Everyone the owner invited (a short list, not paged)."""
 
-    items = fields.List(fields.Nested(PersonSchema))
+    items = fields.List(fields.Nested(StaffMemberSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "always null"})
+
+
+class VenueRefSchema(StrictSchema):
+    """The venue an invitation is from."""
+
+    id = fields.Integer()
+    name = fields.String()
+
+
+class InvitationSchema(StrictSchema):
+    """An invitation to be listed as a venue's staff."""
+
+    id = fields.Integer()
+    venue = fields.Nested(VenueRefSchema)
+    status = fields.String(metadata={"enum": ["invited", "accepted", "declined"]})
+    invited_at = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class InvitationListSchema(StrictSchema):
+    """My staff invitations, newest first (a short list, not paged)."""
+
+    items = fields.List(fields.Nested(InvitationSchema))
     next_cursor = fields.String(allow_none=True, metadata={"description": "always null"})

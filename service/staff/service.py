@@ -1,26 +1,42 @@
-"""List, add and remove a venue's staff (owner or admin)."""
+"""A venue's staff: the owner invites, the person accepts or declines.
+
+Only accepted staff are left out of the venue's mayorship and footfall, and only from
+the moment they accept, so naming someone never changes past figures. Any change that
+touches an accepted member re-decides the venue's mayor.
+"""
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.admin import audit
-from service.errors import NotFound
-from service.models import User, VenueStaff
+from service.errors import Conflict, NotFound
+from service.models import User, Venue, VenueStaff
+from service.notifications import messages, outbox
+from service.rewards import award
 from service.users.service import get_by_handle
 from service.venues import service as venues
 
 
 def list_staff(*, db_session: Session, user: User, venue_id: int) -> list[dict]:
-    """The venue's staff by handle (at most a few dozen people)."""
+    """The venue's staff and open invitations by handle (at most a few dozen people)."""
     venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
     rows = db_session.execute(
-        select(User.handle, User.display_name)
+        select(User.handle, User.display_name, VenueStaff.status, VenueStaff.accepted_at)
         .join(VenueStaff, VenueStaff.user_id == User.id)
         .where(VenueStaff.venue_id == venue_id)
         .order_by(User.handle)
     )
-    return [{"handle": r.handle, "display_name": r.display_name} for r in rows]
+    return [
+        {
+            "handle": r.handle,
+            "display_name": r.display_name,
+            "status": r.status,
+            "accepted_at": r.accepted_at,
+        }
+        for r in rows
+    ]
 
 
 def _audit(db_session: Session, user: User, venue, action: str, handle: str) -> None:
@@ -35,28 +51,88 @@ def _audit(db_session: Session, user: User, venue, action: str, handle: str) -> 
         )
 
 
-def add(*, db_session: Session, user: User, venue_id: int, handle: str) -> tuple[dict, bool]:
-    """List ``handle`` as staff; ``(person, newly added)``."""
+def invite(*, db_session: Session, user: User, venue_id: int, handle: str) -> tuple[dict, bool]:
+    """Invite ``handle`` to be staff; ``(person, newly invited)``. Nothing changes for
+    anyone until they accept; someone who declined is not asked again."""
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
     person = get_by_handle(db_session=db_session, handle=handle)
-    added = db_session.execute(
+    row = db_session.execute(
         insert(VenueStaff)
-        .values(venue_id=venue.id, user_id=person.id)
+        .values(venue_id=venue.id, user_id=person.id, invited_at=clock.now())
         .on_conflict_do_nothing()
-        .returning(VenueStaff.user_id)
+        .returning(VenueStaff.id)
     ).first()
-    if added is not None:
-        _audit(db_session, user, venue, "staff.add", person.handle)
-    return {"handle": person.handle, "display_name": person.display_name}, added is not None
+    if row is not None:
+        _audit(db_session, user, venue, "staff.invite", person.handle)
+        shown = {"id": venue.id, "name": venue.name}
+        outbox.queue(
+            db_session,
+            messages.staff_invitation(user_id=person.id, venue=shown, invitation_id=row.id),
+        )
+    current = db_session.scalar(
+        select(VenueStaff).where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
+    )
+    if current.status == "declined":
+        raise Conflict(f"{person.handle} declined to be listed as staff here.")
+    view = {"handle": person.handle, "display_name": person.display_name}
+    return view | {"status": current.status, "accepted_at": current.accepted_at}, row is not None
 
 
 def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> None:
-    """Take ``handle`` off the staff list; 404 if they are not on it."""
+    """Take ``handle`` off the staff (or withdraw the invitation); 404 if not there."""
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
     person = get_by_handle(db_session=db_session, handle=handle)
-    result = db_session.execute(
-        delete(VenueStaff).where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
+    status = db_session.scalar(
+        delete(VenueStaff)
+        .where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
+        .returning(VenueStaff.status)
     )
-    if result.rowcount == 0:
+    if status is None:
         raise NotFound("That person is not on this venue's staff.")
     _audit(db_session, user, venue, "staff.remove", person.handle)
+    if status == "accepted":
+        award.redecide_mayor(db_session=db_session, venue=venue, now=clock.now())
+
+
+def my_invitations(*, db_session: Session, user: User) -> list[dict]:
+    """Every venue that invited me, and what I answered."""
+    rows = db_session.execute(
+        select(VenueStaff, Venue.name)
+        .join(Venue, Venue.id == VenueStaff.venue_id)
+        .where(VenueStaff.user_id == user.id)
+        .order_by(VenueStaff.invited_at.desc(), VenueStaff.id.desc())
+    ).all()
+    return [_invitation(row.VenueStaff, row.name) for row in rows]
+
+
+def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool) -> dict:
+    """Accept or decline an invitation of mine (404 for anyone else's)."""
+    row = db_session.scalar(
+        select(VenueStaff)
+        .where(VenueStaff.id == invitation_id, VenueStaff.user_id == user.id)
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound("No such invitation.")
+    venue = db_session.get(Venue, row.venue_id)
+    now = clock.now()
+    was_accepted = row.status == "accepted"
+    if accept and not was_accepted:
+        row.status, row.accepted_at, row.decided_at = "accepted", now, now
+    elif not accept and row.status != "declined":
+        row.status, row.accepted_at, row.decided_at = "declined", None, now
+    db_session.flush()
+    if was_accepted != (row.status == "accepted"):
+        award.redecide_mayor(db_session=db_session, venue=venue, now=now)
+    return _invitation(row, venue.name)
+
+
+def _invitation(row: VenueStaff, venue_name: str) -> dict:
+    return {
+        "id": row.id,
+        "venue": {"id": row.venue_id, "name": venue_name},
+        "status": row.status,
+        "invited_at": row.invited_at,
+        "accepted_at": row.accepted_at,
+        "decided_at": row.decided_at,
+    }

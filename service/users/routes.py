@@ -2,12 +2,12 @@
 
 from flask.views import MethodView
 
+from service import clock
 from service.auth.tokens import current_user
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.database import db
-from service.rewards import service as rewards
-from service.users import service
+from service.users import profile, service
 from service.users.schemas import MePatchSchema, MeSchema, PublicUserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Profiles and settings")
@@ -37,14 +37,8 @@ class PublicProfile(MethodView):
     @blp.response(200, PublicUserSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
     def get(self, handle):
-        """A user's public profile (never a location)"""
+        """A user's public profile (never a location; for non-contacts as of today's start, UTC)"""
         user = service.get_by_handle(db_session=db.session, handle=handle)
-        badges = rewards.badges_of(db_session=db.session, user_id=user.id)
-        return {
-            "handle": user.handle,
-            "display_name": user.display_name,
-            "points": user.points,
-            "checkin_count": user.checkin_count,
-            "badges": badges,
-            "created_at": user.created_at,
-        }
+        return profile.public_profile(
+            db_session=db.session, viewer_id=current_user().id, user=user, now=clock.now()
+        )

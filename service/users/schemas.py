@@ -90,3 +90,10 @@ class PublicUserSchema(StrictSchema):
     checkin_count = fields.Integer()
     badges = fields.List(fields.Nested(PublicBadgeSchema))
     created_at = fields.DateTime()
+    as_of = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "null: live (you or a contact); else the figures as of this "
+            "instant, the start of the current UTC day"
+        },
+    )

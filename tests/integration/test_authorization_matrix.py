@@ -53,6 +53,19 @@ MATRIX = {
         "other_owner": 403,
         "admin": 204,
     },
+    # the owner invited the contact as staff: only the invitee answers the invitation
+    ("POST", "/api/v1/me/staff-invitations/{invitation_id}/accept"): {
+        "stranger": 404,
+        "contact": 200,
+        "other_owner": 404,
+        "admin": 404,
+    },
+    ("POST", "/api/v1/me/staff-invitations/{invitation_id}/decline"): {
+        "stranger": 404,
+        "contact": 200,
+        "other_owner": 404,
+        "admin": 404,
+    },
     ("GET", "/api/v1/venues/{venue_id}/stats"): {
         "stranger": 403,
         "contact": 403,
@@ -147,6 +160,7 @@ NO_FOREIGN_OBJECT = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/me/password"),  # one's own password (test_password_change.py)
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("GET", "/api/v1/me/badges"),
@@ -158,6 +172,7 @@ NO_FOREIGN_OBJECT = {
     ("GET", "/api/v1/me/devices"),
     ("POST", "/api/v1/me/devices"),
     ("GET", "/api/v1/me/identities"),
+    ("GET", "/api/v1/me/staff-invitations"),
     # a sign-in of one's own; the callback's state is bound to its starter
     # (test_identity_oauth.py attacks it)
     ("GET", "/api/v1/me/identities/{network}/authorize"),
@@ -226,6 +241,9 @@ def world(client, actions, runner, verified):
         f"/api/v1/venues/{venue['id']}/staff/{people['contact']['user']['handle']}",
         headers=owner["headers"],
     )
+    invitation = client.get(
+        "/api/v1/me/staff-invitations", headers=people["contact"]["headers"]
+    ).json["items"][0]
     checkin = actions.check_in(owner, venue).json["checkin"]
     event = client.post(
         "/api/v1/events",
@@ -250,6 +268,7 @@ def world(client, actions, runner, verified):
             "checkin_id": checkin["id"],
             "event_id": event["id"],
             "claim_id": pending["id"],
+            "invitation_id": invitation["id"],
             "device_id": device["id"],
             "network": "twitter",
             # staff routes name the listed staff member; the others name the owner

@@ -165,7 +165,7 @@ def test_admin_edits_of_someone_elses_venue_are_audited(client, actions, admin):
         204,
     )
     actions_logged = audit_actions(client, admin)
-    assert {"venue.update", "staff.add", "venue.delete"} <= set(actions_logged)
+    assert {"venue.update", "staff.invite", "venue.delete"} <= set(actions_logged)
     own = actions.venue(admin, *offset_point(HERE, 800))
     before = len(actions_logged)
     client.patch(f"/api/v1/venues/{own['id']}", headers=admin["headers"], json={"name": "Mine"})

@@ -86,19 +86,81 @@ def test_no_more_than_60_days_in_60(client, actions, place, frozen_clock):
     assert _mayor(client, user, place)["days"] == 60
 
 
-def test_staff_are_excluded(app, client, actions, place, frozen_clock):
-    from service.database import db
-    from service.models import VenueStaff
+def _owned_place(client, actions, runner):
+    owner = actions.register()
+    venue = actions.venue(owner, *NYC, name="Owned diner")
+    claim = client.post(f"/api/v1/venues/{venue['id']}/claim", headers=owner["headers"]).json
+    assert runner.invoke(args=["approve-claim", str(claim["id"])]).exit_code == 0
+    return owner, venue
 
+
+def _invite(client, owner, venue, person):
+    response = client.put(
+        f"/api/v1/venues/{venue['id']}/staff/{person['user']['handle']}", headers=owner["headers"]
+    )
+    assert response.status_code in (200, 201), response.json
+    mine = client.get("/api/v1/me/staff-invitations", headers=person["headers"]).json["items"]
+    return next(i for i in mine if i["venue"]["id"] == venue["id"])
+
+
+def test_staff_are_excluded_from_acceptance_on(client, actions, runner, frozen_clock):
+    owner, place = _owned_place(client, actions, runner)
     staff, regular = actions.register(), actions.register()
-    with app.app_context():
-        db.session.add(VenueStaff(venue_id=place["id"], user_id=staff["user"]["id"]))
-        db.session.commit()
     start = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+    _checkin_days(actions, frozen_clock, staff, place, 3, start)
+    assert _mayor(client, owner, place)["has_mayor"] is True
+    invitation = _invite(client, owner, place, staff)
+    assert invitation["status"] == "invited"
+    assert _mayor(client, owner, place)["has_mayor"] is True  # an invitation changes nothing
+    accepted = client.post(
+        f"/api/v1/me/staff-invitations/{invitation['id']}/accept", headers=staff["headers"]
+    )
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    # the 3 days before accepting still count: still the mayor
+    assert _mayor(client, owner, place)["has_mayor"] is True
+    _checkin_days(actions, frozen_clock, staff, place, 5, start + timedelta(days=3))
+    _checkin_days(actions, frozen_clock, regular, place, 4, start + timedelta(days=3))
+    assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
+
+
+def test_declining_or_leaving_staff_redecides_the_mayor(client, actions, runner, frozen_clock):
+    owner, place = _owned_place(client, actions, runner)
+    staff, regular = actions.register(), actions.register()
+    start = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+    frozen_clock.current = start - timedelta(days=1)
+    invitation = _invite(client, owner, place, staff)
+    client.post(f"/api/v1/me/staff-invitations/{invitation['id']}/accept", headers=staff["headers"])
     _checkin_days(actions, frozen_clock, staff, place, 5, start)
-    assert _mayor(client, regular, place)["has_mayor"] is False
     _checkin_days(actions, frozen_clock, regular, place, 2, start + timedelta(days=5))
     assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
+    declined = client.post(
+        f"/api/v1/me/staff-invitations/{invitation['id']}/decline", headers=staff["headers"]
+    )
+    assert declined.json["status"] == "declined"
+    # no longer staff: the 5 days count, and the mayorship moves at once
+    assert _mayor(client, staff, place)["mayor"]["handle"] == staff["user"]["handle"]
+    assert _mayor(client, staff, place)["days"] == 5
+    again = client.put(
+        f"/api/v1/venues/{place['id']}/staff/{staff['user']['handle']}", headers=owner["headers"]
+    )
+    assert again.status_code == 409  # who declined is not asked again
+
+
+def test_private_and_sharing_off_checkins_earn_no_mayorship_days(
+    client, actions, place, frozen_clock
+):
+    """Mayorship days come only from check-ins contacts could see: otherwise two private
+    visits would show up as a mayor's name and day count."""
+    hidden, off = actions.register(), actions.register()
+    start = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+    for day in range(3):
+        frozen_clock.current = start + timedelta(days=day)
+        response = actions.check_in(hidden, place, private=True)
+        assert response.status_code == 201 and response.json["rewards"]["points"] > 0
+    assert _mayor(client, hidden, place)["has_mayor"] is False
+    client.patch("/api/v1/me", headers=off["headers"], json={"location_sharing": "off"})
+    _checkin_days(actions, frozen_clock, off, place, 3, start + timedelta(days=3))
+    assert _mayor(client, off, place)["has_mayor"] is False
 
 
 def test_strangers_do_not_learn_who_the_mayor_is(client, actions, friends, place, frozen_clock):

@@ -74,5 +74,6 @@ def test_public_profile_has_no_location(client, actions):
         "checkin_count",
         "badges",
         "created_at",
+        "as_of",
     }
     assert client.get("/api/v1/users/nobody", headers=viewer["headers"]).status_code == 404

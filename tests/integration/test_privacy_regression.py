@@ -6,6 +6,7 @@ through any endpoint of a scripted session."""
 import json
 import math
 import random
+from datetime import timedelta
 
 import numpy as np
 from geographiclib.geodesic import Geodesic
@@ -173,3 +174,113 @@ def test_a_scripted_session_leaks_no_whereabouts_to_non_contacts(client, actions
     # the friend, a contact, does see the check-in: the suite would notice a blind spot
     seen = client.get(f"/api/v1/checkins/{checkins[0]}", headers=friend["headers"])
     assert seen.status_code == 200 and seen.json["shout"] == "at the cafe"
+
+
+def _square_point(dy: float, dx: float):
+    """The point ``dy`` m north and ``dx`` m east of CENTRE (on the WGS 84 geodesic)."""
+    north = offset_point(CENTRE, abs(dy), 0.0 if dy >= 0 else 180.0)
+    return offset_point(north, abs(dx), 90.0 if dx >= 0 else 270.0)
+
+
+def test_probe_lattice_cannot_pin_an_approximate_contact(client, actions, frozen_clock):
+    """A contact of approximate users spoofs GPS and checks in at a lattice of venues
+    (150 m apart: each probe "sees" 75 m around it) over the ~2 km square of a cell,
+    backdating client_time to the best schedule there is: one probe every 12 minutes
+    across the ±2 h a meeting allows (too_many_places voids a sixth place within an
+    hour). Victims stand at random places in the square. Only probes that earn can meet,
+    so the share of the square within 75 m of an earning probe — the chance to find a
+    victim — stays under 10 %; the service finds exactly the victims in that share, and
+    each of them is told "you met X"."""
+    rng = random.Random(20261206)
+    half, spacing, slots = 1000.0, 150.0, 21
+    attacker = actions.register()
+    victims = []
+    start = frozen_clock.current
+    for _ in range(40):
+        victim = actions.register()
+        befriend(client, attacker, victim)
+        client.patch(
+            "/api/v1/me", headers=victim["headers"], json={"location_sharing": "approximate"}
+        )
+        spot = _square_point(rng.uniform(-half, half), rng.uniform(-half, half))
+        venue = actions.venue(victim, *spot, name="Home turf")
+        assert actions.check_in(victim, venue).json["rewards"]["eligible"]
+        victims.append((victim, spot))
+    met_at = start
+    frozen_clock.advance(hours=2, minutes=10)
+
+    steps = [-half + spacing / 2 + spacing * i for i in range(int(2 * half / spacing))]
+    lattice = [_square_point(dy, dx) for dy in steps for dx in steps]
+    earning, found = [], set()
+    for index, point in enumerate(lattice):
+        probe = actions.venue(attacker, *point, name=f"Probe {index}")
+        slot = index % slots
+        when = met_at + timedelta(minutes=-120 + 12 * slot)
+        answer = actions.check_in(attacker, probe, client_time=when.isoformat()).json
+        if answer["rewards"]["eligible"]:
+            earning.append(point)
+        else:
+            codes = {r["code"] for r in answer["rewards"]["reasons"]}
+            assert "too_many_places" in codes and not answer["meetings"]
+        found |= {m["user"]["handle"] for m in answer["meetings"]}
+        frozen_clock.advance(minutes=2)  # 30 check-ins an hour at most
+
+    assert len(earning) == slots  # the best schedule: 21 probes earn, 148 do not
+    coverage = len(earning) * math.pi * 75.0**2 / (2 * half) ** 2
+    assert coverage <= 0.10, coverage
+    expected = {
+        victim["user"]["handle"]
+        for victim, spot in victims
+        if any(_geodesic_m(spot, point) <= 75.0 for point in earning)
+    }
+    # the service finds exactly the victims within 75 m of an earning probe: the share of
+    # trials it wins is the coverage above (9.3 %), here 5 of 40 victims by chance
+    assert found == expected and found
+    for victim, _spot in victims:
+        notes = client.get("/api/v1/me/notifications", headers=victim["headers"]).json["items"]
+        told = any(n["kind"] == "meeting" for n in notes)
+        assert told is (victim["user"]["handle"] in found)
+
+
+def _geodesic_m(a, b) -> float:
+    return Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["s12"]
+
+
+def test_a_stranger_polling_a_profile_sees_no_checkin_or_meeting(client, actions, friends):
+    """Before: points and check-in count moved the second someone checked in, and +50
+    showed two people meeting. A stranger now sees the figures as of the UTC day's start;
+    contacts and the person see them live."""
+    person, friend = friends(2)
+    stranger = actions.register()
+    path = f"/api/v1/users/{person['user']['handle']}"
+    before = client.get(path, headers=stranger["headers"]).json
+    cafe = actions.venue(friend, *CENTRE)
+    actions.check_in(friend, cafe)
+    meeting = actions.check_in(person, cafe).json
+    assert meeting["meetings"] and meeting["rewards"]["points"] >= 50
+    after = client.get(path, headers=stranger["headers"]).json
+    for key in ("points", "checkin_count", "badges"):
+        assert after[key] == before[key], key
+    assert after["as_of"] is not None
+    live = client.get(path, headers=friend["headers"]).json
+    assert live["as_of"] is None and live["checkin_count"] == 1 and live["points"] >= 65
+    own = client.get(path, headers=person["headers"]).json
+    assert own["points"] == live["points"]
+
+
+def test_private_visits_do_not_name_a_mayor(client, actions, friends, frozen_clock):
+    """Before: two private visits on two days made the person mayor, and the mayor's
+    name, days and the second they won went to every exact-sharing contact."""
+    person, contact = friends(2)
+    venue = actions.venue(contact, *CENTRE, name="Quiet bar")
+    for _day in range(3):
+        assert actions.check_in(person, venue, private=True).status_code == 201
+        frozen_clock.advance(days=1)
+    shown = client.get(f"/api/v1/venues/{venue['id']}/mayor", headers=contact["headers"]).json
+    assert shown["has_mayor"] is False
+    for _day in range(2):
+        actions.check_in(person, venue)
+        frozen_clock.advance(days=1)
+    shown = client.get(f"/api/v1/venues/{venue['id']}/mayor", headers=contact["headers"]).json
+    assert shown["mayor"]["handle"] == person["user"]["handle"] and shown["days"] == 2
+    assert shown["since"].endswith("T00:00:00+00:00")  # the day, not the second
