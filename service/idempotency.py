@@ -4,6 +4,11 @@ The key row is inserted in the same transaction as the write it guards. A concur
 retry blocks on the primary key until the first transaction ends: if it committed, the
 retry replays the stored response; if it rolled back, the retry does the work itself. A
 retry that waits longer than the lock timeout gets 409. Keys live 24 hours.
+
+The fingerprint covers the method, the path and query and the body, so the same key sent
+to another endpoint, or with another body, is a 422 and never a replay. A form (an upload)
+is fingerprinted by its media type, fields and files rather than its raw bytes: a phone
+that retries re-encodes it with a new multipart boundary.
 """
 
 import contextlib
@@ -14,6 +19,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Response, request
+from flask_smorest import Blueprint
 from psycopg import errors as pg_errors
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -30,16 +36,43 @@ KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+HEADER_DOC = {
+    "in": "header",
+    "name": KEY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": "retry safely: the same key and body replay the first answer "
+    "(header `Idempotent-Replayed: true`); another body with the key is a 422",
+}
 
 
 def fingerprint() -> str:
-    """Hash of the method, path and body (JSON canonicalised) of the current request."""
+    """Hash of the method, path (and query), and body of the current request: JSON
+    canonicalised, a form by its media type, fields and the contents of its files."""
+    target = request.path
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    digest = hashlib.sha256(f"{request.method} {target}\n".encode())
+    digest.update(_form_digest() if request.mimetype in FORM_TYPES else _body())
+    return digest.hexdigest()
+
+
+def _body() -> bytes:
     body = request.get_data()
     with contextlib.suppress(ValueError, RecursionError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    digest.update(body)
-    return digest.hexdigest()
+    return body
+
+
+def _form_digest() -> bytes:
+    """The fields and uploaded files of a form, independent of how it was encoded."""
+    parts = [["field", name, value] for name, value in request.form.items(multi=True)]
+    for name, upload in request.files.items(multi=True):
+        content = upload.read()
+        upload.seek(0)  # the view reads it again
+        parts.append(["file", name, upload.filename or "", hashlib.sha256(content).hexdigest()])
+    return json.dumps([request.mimetype, sorted(parts)]).encode()
 
 
 def _claim(db_session: Session, user_id: int, key: str, print_: str) -> IdempotencyKey | None:
@@ -80,7 +113,8 @@ def idempotent(view):
     def wrapper(*args, **kwargs):
         return _unit_of_work(view, args, kwargs)
 
-    return wrapper
+    # document the header and the 409 of a retry that arrives while the first still runs
+    return Blueprint.doc(parameters=[HEADER_DOC], responses={"409": "DEFAULT_ERROR"})(wrapper)
 
 
 def _unit_of_work(view, args, kwargs):
@@ -100,6 +134,10 @@ def _unit_of_work(view, args, kwargs):
             raise DomainError(
                 f"This {KEY_HEADER} was used with a different request; "
                 "use a new key for a new request."
+            )
+        if existing.status_code is None:  # never committed without its answer; be safe
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
             )
         replay = Response(existing.body, status=existing.status_code, mimetype="application/json")
         replay.headers["Idempotent-Replayed"] = "true"

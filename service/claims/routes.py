@@ -16,6 +16,7 @@ from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.schemas import MAX_ID
 from service.database import db
+from service.idempotency import idempotent
 
 blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="Venue claims")
 
@@ -23,17 +24,14 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="Venue cla
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/claim")
 class ClaimVenue(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.arguments(ClaimCreateSchema, required=False)
     @blp.response(201, ClaimSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Owned, or already claimed")
     def post(self, payload, venue_id):
         """Claim a venue I own (an admin approves)"""
-        claim = service.ask(
-            db_session=db.session, user=current_user(), venue_id=venue_id, **payload
-        )
-        db.session.commit()
-        return claim
+        return service.ask(db_session=db.session, user=current_user(), venue_id=venue_id, **payload)
 
 
 @blp.route("/me/claims")

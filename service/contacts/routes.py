@@ -18,6 +18,7 @@ from service.contacts.schemas import (
 )
 from service.contacts.uploads import read_import
 from service.database import db
+from service.idempotency import idempotent
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1/me/contacts", description="Contacts")
 
@@ -60,35 +61,33 @@ class Contacts(MethodView):
         return {"items": items, "next_cursor": cursor.encode(*last) if last else None}
 
     @authenticated(blp)
+    @idempotent
     @blp.arguments(FollowSchema)
     @blp.response(201, ContactSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
     def post(self, payload):
         """Follow an IRL user by handle"""
-        contact = service.follow_handle(
+        return service.follow_handle(
             db_session=db.session, user=current_user(), handle=payload["handle"]
         )
-        db.session.commit()
-        return contact
 
 
 @blp.route("/import")
 class ContactImport(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(200, ImportResultSchema)
     def post(self):
         """Import the people I follow on a network (JSON list or the exported file)"""
         network, handles = read_import()
-        result = service.import_handles(
+        return service.import_handles(
             db_session=db.session,
             user=current_user(),
             network=network,
             handles=handles,
             pending_cap=current_app.config["PENDING_FOLLOWS_MAX"],
         )
-        db.session.commit()
-        return result
 
 
 @blp.route("/<string:handle>")

@@ -11,6 +11,7 @@ from service.common.schemas import MAX_ID
 from service.database import db
 from service.devices import service
 from service.devices.schemas import DevicePageSchema, DeviceQuerySchema, DeviceSchema
+from service.idempotency import idempotent
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices", description="Push devices")
 
@@ -18,6 +19,7 @@ blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices", descriptio
 @blp.route("")
 class MyDevices(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.arguments(DeviceSchema)
     @blp.response(201, DeviceSchema)
     @blp.alt_response(200, schema=DeviceSchema, description="Already registered to me")
@@ -26,7 +28,6 @@ class MyDevices(MethodView):
         device, new = service.register(
             db_session=db.session, user_id=current_user_id(), now=clock.now(), **payload
         )
-        db.session.commit()
         return device, 201 if new else 200
 
     @authenticated(blp)

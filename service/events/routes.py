@@ -24,6 +24,7 @@ from service.events.schemas import (
     NearbyEventsQuerySchema,
     RsvpSchema,
 )
+from service.idempotency import idempotent
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Events")
 EVENT = f"/<int(max={MAX_ID}):event_id>"
@@ -33,14 +34,13 @@ MAX_OFFSET = 10_000
 @blp.route("")
 class Events(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.arguments(EventCreateSchema)
     @blp.response(201, EventSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
     def post(self, payload):
         """Create an event at a venue (I organise it)"""
-        event = service.create(db_session=db.session, user=current_user(), **payload)
-        db.session.commit()
-        return event
+        return service.create(db_session=db.session, user=current_user(), **payload)
 
 
 @blp.route("/nearby")
@@ -107,20 +107,19 @@ class EventById(MethodView):
 @blp.route(f"{EVENT}/rsvp")
 class EventRsvp(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.arguments(RsvpSchema)
     @blp.response(200, RsvpSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
     def post(self, payload, event_id):
         """Answer an event: going, maybe or not_going (changeable)"""
-        answer = service.rsvp(
+        return service.rsvp(
             db_session=db.session,
             user_id=current_user_id(),
             event_id=event_id,
             status=payload["status"],
             now=clock.now(),
         )
-        db.session.commit()
-        return answer
 
 
 @blp.route(f"{EVENT}/attendees")

@@ -12,6 +12,7 @@ from service.common.geojson import documented, feature_collection, wants_geojson
 from service.common.json_body import as_json
 from service.common.schemas import MAX_ID
 from service.database import db
+from service.idempotency import idempotent
 from service.venues import service
 from service.venues.schemas import (
     NearbyVenueSchema,
@@ -30,13 +31,12 @@ blp = Blueprint("venues", __name__, url_prefix="/api/v1/venues", description="Ve
 @blp.route("")
 class Venues(MethodView):
     @authenticated(blp)
+    @idempotent
     @blp.arguments(VenueCreateSchema)
     @blp.response(201, VenueSchema)
     def post(self, payload):
         """Create a venue"""
-        venue = service.create(db_session=db.session, user=current_user(), **payload)
-        db.session.commit()
-        return venue
+        return service.create(db_session=db.session, user=current_user(), **payload)
 
 
 @blp.route("/nearby")

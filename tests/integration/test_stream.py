@@ -1,4 +1,4 @@
-"""The live notification stream end to end: gunicorn (gevent workers) on the test
+"""The live notification stream end to end: gunicorn (two gevent workers) on the test
 database, a real HTTP client reading Server-Sent Events, PostgreSQL LISTEN/NOTIFY."""
 
 import json
@@ -8,8 +8,11 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
+from service.models import NotificationStream
+from service.notifications.stream_leases import STREAM_LOCKS, Leases, evict_beyond_limit
 from tests.conftest import TEST_DATABASE_URL, Actions, befriend, offset_point
 from tests.live import process_env, running_api
 
@@ -20,7 +23,8 @@ JWT_SECRET = "test-secret-" + "x" * 40  # the test app's, so its tokens work her
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, engine):
     env = process_env(TEST_DATABASE_URL, JWT_SECRET, STREAM_HEARTBEAT_S="0.5")
-    with running_api(env, tmp_path_factory.mktemp("stream") / "gunicorn.log") as base:
+    log = tmp_path_factory.mktemp("stream") / "gunicorn.log"
+    with running_api(env, log, workers=2) as base:
         yield base
 
 
@@ -35,6 +39,7 @@ class Stream:
         self.events: queue.Queue = queue.Queue()
         self.comments: list[str] = []
         self.opened = threading.Event()
+        self.ended = threading.Event()
         self.status = None
         self._thread = threading.Thread(target=self._read, args=(headers,), daemon=True)
         self._thread.start()
@@ -62,6 +67,7 @@ class Stream:
             pass
         finally:
             self.opened.set()
+            self.ended.set()
 
     def next(self, timeout_s: float = 5.0) -> dict:
         """The next ``notification`` event, parsed."""
@@ -70,13 +76,22 @@ class Stream:
             if event.get("event") == "notification":
                 return {**json.loads(event["data"]), "sse_id": event["id"], "at": event["at"]}
 
+    def closed_by_server(self, timeout_s: float = 5.0) -> dict:
+        """The ``closed`` event the server sends last, once the stream has ended."""
+        assert self.ended.wait(timeout_s), "the stream is still open"
+        events = []
+        while not self.events.empty():
+            events.append(self.events.get_nowait())
+        assert events and events[-1].get("event") == "closed", events
+        return json.loads(events[-1]["data"])
+
     def close(self) -> None:
         self.client.close()
         self._thread.join(5)
 
 
 @pytest.fixture
-def people(live_app):
+def people(live_app, engine):
     """Three mutual contacts; B has checked in at HERE (so A and C are near)."""
     client = live_app.test_client()
     actions = Actions(client)
@@ -84,7 +99,26 @@ def people(live_app):
     for one, other in ((a, b), (b, c), (a, c)):
         befriend(client, one, other)
     actions.check_in(b, actions.venue(b, *HERE))
-    return actions, a, b, c
+    yield actions, a, b, c
+    _wait_until_the_server_let_go(engine)
+
+
+def _wait_until_the_server_let_go(engine, timeout_s: float = 5.0) -> None:
+    """Wait until the server has ended every stream (its row deleted, then its lease
+    unlocked): the next test truncates with RESTART IDENTITY, and must not get ids that a
+    closing stream still holds."""
+    leases = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :space "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with engine.connect() as conn:
+            held = conn.scalar(leases, {"space": STREAM_LOCKS})
+        if held == 0:  # rows left are dead ones (the truncation takes them)
+            return
+        assert time.monotonic() < deadline, f"{held} leases still held"
+        time.sleep(0.05)
 
 
 def check_in_over_http(base: str, user: dict, venue: dict) -> httpx.Response:
@@ -194,3 +228,80 @@ def test_a_worker_shutdown_ends_open_streams_promptly(tmp_path, people):
     stopped = time.monotonic() - stopping
     stream.close()
     assert stopped < 5.0
+
+
+def _stream_rows(engine, user: dict) -> list[int]:
+    with engine.connect() as conn:
+        return conn.scalars(
+            select(NotificationStream.id)
+            .where(NotificationStream.user_id == user["user"]["id"])
+            .order_by(NotificationStream.opened_at)
+        ).all()
+
+
+def _close_all(streams) -> None:
+    for stream in streams:  # all at once: each read ends at the next heartbeat
+        stream.client.close()
+    for stream in streams:
+        stream.close()
+
+
+def test_a_sixth_stream_closes_the_oldest_and_the_five_others_keep_receiving(
+    server, people, engine
+):
+    actions, a, b, c = people
+    actions.check_in(c, actions.venue(c, *offset_point(HERE, 50)))  # C is near HERE too
+    others = [Stream(server, c["access_token"]) for _ in range(2)]
+    streams = [Stream(server, b["access_token"]) for _ in range(6)]
+    try:
+        farewell = streams[0].closed_by_server()
+        assert farewell["reason"] == "too_many_streams" and "5" in farewell["message"]
+        assert len(_stream_rows(engine, b)) == 5
+        assert len(_stream_rows(engine, c)) == 2  # another user's streams are not touched
+        assert check_in_over_http(server, a, actions.venue(a, *offset_point(HERE, 200))).is_success
+        for stream in streams[1:] + others:
+            assert stream.next()["data"]["user"]["handle"] == a["user"]["handle"]
+            assert not stream.ended.is_set()
+    finally:
+        _close_all(others + streams)
+
+
+def test_the_oldest_stream_is_closed_in_whichever_process_holds_it(server, people, engine):
+    """The test process plays another server: it opens B's five newer streams, and its
+    eviction reaches the gunicorn worker that holds the oldest."""
+    _actions, _a, b, _c = people
+    oldest = Stream(server, b["access_token"])
+    elsewhere = Leases(TEST_DATABASE_URL, on_gone=lambda _ids: None)
+    try:
+        newer = [elsewhere.open(b["user"]["id"]) for _ in range(5)]
+        with Session(engine) as session:
+            evicted = evict_beyond_limit(db_session=session, user_id=b["user"]["id"]).evicted
+            session.commit()
+        assert len(evicted) == 1 and evicted[0] not in newer
+        assert oldest.closed_by_server()["reason"] == "too_many_streams"
+        assert sorted(_stream_rows(engine, b)) == sorted(newer)
+    finally:
+        oldest.close()
+        elsewhere.dispose()
+
+
+def test_streams_left_by_a_crashed_process_block_nobody(server, people, engine):
+    """Rows whose process died (no lease lock) never count: they are deleted when in the
+    way, and no live stream is closed in their place."""
+    actions, a, b, _c = people
+    first = Stream(server, b["access_token"])
+    with engine.begin() as conn:  # a worker that died holding four newer streams of B
+        dead = conn.scalars(
+            insert(NotificationStream).returning(NotificationStream.id),
+            [{"user_id": b["user"]["id"]}] * 4,
+        ).all()
+    streams = [first] + [Stream(server, b["access_token"]) for _ in range(4)]
+    try:
+        rows = _stream_rows(engine, b)
+        assert len(rows) == 5 and not set(rows) & set(dead)
+        assert check_in_over_http(server, a, actions.venue(a, *offset_point(HERE, 200))).is_success
+        for stream in streams:
+            assert stream.next()["kind"] == "nearby"
+            assert not stream.ended.is_set()
+    finally:
+        _close_all(streams)
