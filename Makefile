@@ -7,7 +7,9 @@ PORT ?= 8000
 DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/irl_test
 WORKERS ?= 4
-# Rate-limit counters shared by every worker when a local Redis answers (else per process).
+# Rate-limit counters shared by every worker: a local Redis when one answers. `make run`
+# starts (or installs) it when it does not and never runs without it; `make test` may count
+# in memory (one process).
 REDIS_URL ?= $(shell redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && echo redis://127.0.0.1:6379/0)
 SECRET := .secrets/jwt_secret
 LOCATION_SECRET_FILE := .secrets/location_secret
@@ -58,13 +60,19 @@ migrate: db
 seed: migrate $(SECRET) $(LOCATION_SECRET_FILE)
 	$(BIN)/flask --app wsgi seed-demo
 
-# The push worker runs beside the API and stops with it.
+# One Redis for every worker's rate limits and failed-login lockout (started, installed as
+# root, or the command to run: scripts/ensure_redis.py). The push worker runs beside the
+# API and stops with it; the URL is printed once /readyz answers.
 run: seed $(SECRET) $(LOCATION_SECRET_FILE) node_modules/.package-lock.json
 	mkdir -p .run/prometheus && rm -f .run/prometheus/*
-	export PROMETHEUS_MULTIPROC_DIR=.run/prometheus; \
+	REDIS_URL=$$($(BIN)/python scripts/ensure_redis.py "$(REDIS_URL)") || exit 1; \
+	export REDIS_URL PROMETHEUS_MULTIPROC_DIR=.run/prometheus; \
 	$(BIN)/flask --app wsgi push-worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT; \
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$(PORT) --workers $(WORKERS) wsgi:app & \
+	server=$$!; \
+	trap 'kill $$worker $$server 2>/dev/null' EXIT; \
+	$(BIN)/python scripts/wait_ready.py $(PORT) $$server; \
+	wait $$server
 
 test: $(BIN)/activate node_modules/.package-lock.json browser
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"

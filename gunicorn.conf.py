@@ -24,6 +24,29 @@ control_socket_disable = True
 limit_request_line = 8190
 
 
+def on_starting(server):
+    """Load the offline geocoder and time-zone polygons once, in the master, before any
+    worker forks: each worker used to load them itself (~2.5 s each, four workers on two
+    cores), so gunicorn said "Listening" long before it could answer. Warn when the rate
+    limits would count per worker (``make run`` always gives them a shared Redis)."""
+    from geo.cities import city_of
+    from geo.coords import LatLon
+    from geo.timezones import timezone_at
+
+    origin = LatLon(0.0, 0.0)
+    city_of(origin)
+    timezone_at(origin)
+    storage = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or ""
+    if server.cfg.workers > 1 and not storage:
+        server.log.warning(
+            "REDIS_URL is not set: each of the %d workers counts rate limits and failed "
+            "logins in its own memory (a limit of 10 lets %d through); `make run` starts "
+            "Redis, or set REDIS_URL",
+            server.cfg.workers,
+            10 * server.cfg.workers,
+        )
+
+
 def child_exit(server, worker):
     """Drop a dead worker's metric files so /metrics stays correct."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -31,13 +54,9 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """Load the offline geocoder's trees before the first request needs them (~1 s);
-    under gevent, end open notification streams as soon as the worker is told to stop, so
-    a restart does not wait out ``graceful_timeout`` and clients reconnect elsewhere."""
-    from geo.cities import city_of
-    from geo.coords import LatLon
-
-    city_of(LatLon(0.0, 0.0))
+    """Under gevent, end open notification streams as soon as the worker is told to stop,
+    so a restart does not wait out ``graceful_timeout`` and clients reconnect elsewhere
+    (the geocoder came loaded from the master: ``on_starting``)."""
     if worker_class == "gevent":
         import gevent
 

@@ -6,7 +6,7 @@ withholds the reward, so each rule returns a ``Reason`` carrying its numbers or 
 """
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 IMPRECISE_ACCURACY_M = 500.0
 ACCURACY_ALLOWANCE_CAP_M = 150.0
@@ -88,11 +88,19 @@ def too_soon(at: datetime, other_at: datetime | None) -> Reason | None:
     if gap >= REPEAT_WINDOW:
         return None
     minutes = gap.total_seconds() / 60
+    # this check-in is stored too, so the next one counts an hour after the later of the two
+    next_counts_at = (max(at, other_at) + REPEAT_WINDOW).astimezone(UTC)
     return Reason(
         "too_soon",
         f"You checked in here {minutes:.0f} min apart from another check-in; "
-        f"wait {REPEAT_WINDOW.total_seconds() / 60:.0f} min between check-ins at one venue.",
-        {"minutes_apart": round(minutes, 1), "min_minutes": REPEAT_WINDOW.total_seconds() / 60},
+        f"wait {REPEAT_WINDOW.total_seconds() / 60:.0f} min between check-ins at one venue: "
+        f"your next check-in here counts from {next_counts_at:%H:%M} UTC "
+        f"({next_counts_at.isoformat()}).",
+        {
+            "minutes_apart": round(minutes, 1),
+            "min_minutes": REPEAT_WINDOW.total_seconds() / 60,
+            "next_counts_at": next_counts_at.isoformat(),
+        },
     )
 
 

@@ -5,6 +5,8 @@ Starts gunicorn (as ``make run`` does) on its own database, registers a user, an
 ``st run`` against ``/api/v1/openapi.json`` with the checks below; prints how many
 examples ran and what failed, and exits non-zero on any failure. ``make test`` runs it
 quickly (tests/integration/test_fuzz.py), ``make fuzz`` with 100 examples per operation.
+Its database is named after ``TEST_DATABASE_URL``'s with ``_fuzz`` appended
+(``irl_test_fuzz`` by default; ``FUZZ_DATABASE_URL`` overrides it) and is rebuilt each run.
 
     .venv/bin/python scripts/fuzz_api.py --examples 100
 """
@@ -23,10 +25,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.prepare_db import test_database_sibling  # noqa: E402
 from tests.fake_networks import FakeNetworks  # noqa: E402
 from tests.live import process_env, running_api  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_fuzz"
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -142,7 +144,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261202)
     parser.add_argument("--report-dir", type=Path, default=ROOT / "test-artifacts" / "fuzz")
     args = parser.parse_args()
-    database_url = os.environ.get("FUZZ_DATABASE_URL", DEFAULT_URL)
+    # its own database beside the test database: TEST_DATABASE_URL's name + "_fuzz"
+    database_url = os.environ.get("FUZZ_DATABASE_URL") or test_database_sibling("_fuzz")
     summary = run(args.examples, args.workers, args.seed, args.report_dir, database_url)
     print(summary["output"])
     sys.exit(summary["exit_code"])

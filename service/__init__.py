@@ -94,10 +94,22 @@ def _location_secret(configured: str, jwt_key: str) -> str:
     return derived_location_secret(jwt_key)
 
 
+def _check_push(settings: Config) -> None:
+    """Refuse a push gateway without its signing key: deliveries would be queued that the
+    worker never sends."""
+    if settings.PUSH_GATEWAY_URL and not settings.PUSH_SIGNING_SECRET:
+        raise RuntimeError(
+            "PUSH_GATEWAY_URL is set but PUSH_SIGNING_SECRET is empty: set the gateway's "
+            "HMAC key in PUSH_SIGNING_SECRET (or unset PUSH_GATEWAY_URL to keep "
+            "notifications in the inbox only)."
+        )
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; ``config`` overrides settings read from the environment."""
     app = Flask(__name__)
     settings = Config().update(config)
+    _check_push(settings)
     settings.JWT_SECRET_KEY = _jwt_secret(settings.JWT_SECRET_KEY)
     settings.LOCATION_SECRET = _location_secret(settings.LOCATION_SECRET, settings.JWT_SECRET_KEY)
     app.config.from_object(settings)

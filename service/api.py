@@ -1,6 +1,9 @@
 """flask-smorest's Api with a human-readable ``message`` on every error."""
 
+from flask import current_app
 from flask_smorest import Api
+
+from service.common.networks import NetworkConverter, parameter_schema
 
 DEFAULT_MESSAGES = {
     400: "The request body is not valid JSON.",
@@ -15,11 +18,32 @@ DEFAULT_MESSAGES = {
 
 
 class IrlApi(Api):
-    """Api whose error bodies always carry ``message``."""
+    """Api whose error bodies always carry ``message``; paths may name a ``network``."""
+
+    def init_app(self, app, *, spec_kwargs=None):
+        """Bind to the app, with the ``network`` path converter (before any route)."""
+        app.url_map.converters["network"] = NetworkConverter
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.register_converter(NetworkConverter, parameter_schema)
 
     def handle_http_exception(self, error):
         """Add a default message when the error has none (validation, bad JSON)."""
         payload, status, headers = super().handle_http_exception(error)
+        if status == 413:
+            payload["message"] = too_large_message(current_app.config.get("MAX_CONTENT_LENGTH"))
         if "message" not in payload:
             payload["message"] = DEFAULT_MESSAGES.get(status, error.description or error.name)
         return payload, status, headers
+
+
+def too_large_message(limit: int | None) -> str:
+    """The 413's message, naming the limit (``MAX_CONTENT_LENGTH``) in MiB or KiB."""
+    if not limit:
+        return DEFAULT_MESSAGES[413]
+    if limit % (1024 * 1024) == 0:
+        size = f"{limit // (1024 * 1024)} MiB"
+    elif limit % 1024 == 0:
+        size = f"{limit // 1024} KiB"
+    else:
+        size = f"{limit} bytes"
+    return f"The request body is larger than the {size} limit; send less at a time."

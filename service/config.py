@@ -34,16 +34,21 @@ class Config:
         self.JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
         self.JWT_ALGORITHM = "HS256"
         self.JWT_DECODE_ALGORITHMS = ["HS256"]
-        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))
+        # minutes, fractions allowed (a test of token renewal uses seconds)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_float("JWT_ACCESS_MINUTES", 15.0))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("JWT_REFRESH_DAYS", 30))
         self.JWT_TOKEN_LOCATION = ["headers"]
         self.JWT_ERROR_MESSAGE_KEY = "message"
 
-        # Rate-limit counters: Redis when REDIS_URL is set (shared by all workers), else memory.
+        # Rate-limit counters and the failed-login lockout: Redis when REDIS_URL is set
+        # (shared by all workers; `make run` never starts without it), else this process's
+        # memory (one process: tests, commands); /readyz names the store in use. Keys are
+        # namespaced per deployment: RATELIMIT_KEY_PREFIX, empty = the database's name.
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = os.environ.get(
             "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
         )
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
         self.RATE_LIMIT_WRITES = os.environ.get("RATE_LIMIT_WRITES", "120 per minute")
         self.RATE_LIMIT_READS = os.environ.get("RATE_LIMIT_READS", "600 per minute")
         self.RATE_LIMIT_NEARBY = os.environ.get("RATE_LIMIT_NEARBY", "60 per minute")

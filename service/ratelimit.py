@@ -3,8 +3,12 @@
 Every write counts against ``RATE_LIMIT_WRITES`` and every request against
 ``RATE_LIMIT_READS``; the nearby searches share ``RATE_LIMIT_NEARBY`` (they are what a
 trilateration attack repeats). Counters live in Redis when ``REDIS_URL`` is set (shared
-by every worker and host), else in process memory. Answers carry
-``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds), and a 429 ``Retry-After``.
+by every worker and host), else in process memory (``make run`` never starts without a
+shared store; ``/readyz`` names the one in use). Keys carry the deployment's namespace,
+``RATELIMIT_KEY_PREFIX`` (default: the database's name), so deployments and test runs
+sharing one Redis never count against each other. Answers carry
+``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds); only a 429 gets the limiter's
+``Retry-After`` (a 503 or a 409 keeps the one the app set).
 
 The sign-in endpoints have budgets of their own that fit phones behind carrier-grade NAT,
 where thousands of people share one address; they draw on none of the budgets above:
@@ -19,17 +23,48 @@ Werkzeug's ``ProxyFix`` take it from ``X-Forwarded-For`` (``service/__init__.py`
 """
 
 import time
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from sqlalchemy.engine import make_url
 
 from service.auth import sessions
 from service.auth.tokens import token_verified
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RESET_HEADER = "RateLimit-Reset"
+# Flask-Limiter writes its Retry-After on every answer it counted (a 200 too); it goes to
+# this header instead, which becomes Retry-After on a 429 only.
+LIMITER_RETRY_HEADER = "X-IRL-Limiter-Retry-After"
+
+
+def key_prefix(config) -> str:
+    """The deployment's namespace in the shared store: ``RATELIMIT_KEY_PREFIX``, else the
+    database's name."""
+    return config.get("RATELIMIT_KEY_PREFIX") or make_url(config["DATABASE_URL"]).database or "irl"
+
+
+def storage_options(config) -> dict:
+    """Options of the counters' storage: Redis keys under ``LIMITS:<prefix>``, so
+    clearing one deployment's counters (tests do) leaves the others'."""
+    scheme = config["RATELIMIT_STORAGE_URI"].split("://", 1)[0]
+    if scheme.startswith(("redis", "valkey")):
+        return {"key_prefix": f"LIMITS:{key_prefix(config)}"}
+    return {}
+
+
+def store_in_use(config) -> str:
+    """The counters' storage as /readyz shows it (no password)."""
+    uri = config["RATELIMIT_STORAGE_URI"]
+    if uri.startswith("memory"):
+        return "memory (this process only)"
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path} (key prefix {key_prefix(config)!r})"
 
 
 def _requester() -> str:
@@ -100,16 +135,21 @@ def init_app(app: Flask, exempt=()) -> None:
     app.config.setdefault("RATELIMIT_HEADER_LIMIT", "RateLimit-Limit")
     app.config.setdefault("RATELIMIT_HEADER_REMAINING", "RateLimit-Remaining")
     app.config.setdefault("RATELIMIT_HEADER_RESET", RESET_HEADER)
-    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "Retry-After")
+    app.config["RATELIMIT_HEADER_RETRY_AFTER"] = LIMITER_RETRY_HEADER
     app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER_VALUE", "delta-seconds")
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis down: serve, unlimited
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config["RATELIMIT_KEY_PREFIX"] = key_prefix(app.config)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(app.config))
 
     @app.after_request
     def _reset_in_seconds(response):
         reset = response.headers.get(RESET_HEADER)
         if reset is not None and reset.isdigit():
             response.headers[RESET_HEADER] = str(max(0, int(reset) - int(time.time())))
+        retry_after = response.headers.pop(LIMITER_RETRY_HEADER, None)
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = retry_after or "1"
         return response
 
     # after the hook above: Flask runs after-request hooks last-registered first

@@ -3,8 +3,8 @@
 Views declare their own business errors (403, 404, 409, ...). Some answers come from
 the framework around them instead and apply to whole classes of operations: malformed
 JSON (400) and oversized bodies (413) wherever there is a body, validation (422)
-wherever there are arguments, 404 wherever the path names an object, rate limits (429)
-and an unavailable database (503) everywhere.
+wherever there are arguments or the path names one of a list, 404 wherever the path
+names an object, rate limits (429) and an unavailable database (503) everywhere.
 """
 
 from flask_smorest import Api
@@ -30,6 +30,8 @@ def _described(description: str) -> dict:
 def declare_common_errors(api: Api) -> None:
     """Add the framework's error answers to every operation of ``api``'s document."""
     for path, operations in api.spec._paths.items():
+        # a path naming one of a list (a network) answers 422 for a name not on it
+        listed = any("enum" in p.get("schema", {}) for p in operations.get("parameters", []))
         for method, operation in operations.items():
             if method not in METHODS:
                 continue
@@ -37,7 +39,7 @@ def declare_common_errors(api: Api) -> None:
             extra = dict(EVERYWHERE)
             if "requestBody" in operation:
                 extra |= WITH_BODY
-            if "requestBody" in operation or operation.get("parameters"):
+            if "requestBody" in operation or operation.get("parameters") or listed:
                 extra["422"] = "Validation failed: see errors"
             if "{" in path:
                 extra["404"] = "Not found, or not visible to you"

@@ -30,6 +30,14 @@ def _unstorable(value) -> bool:
     return False
 
 
+# Every time a request sends must carry its offset; say how to write one (marshmallow's
+# own message, "Not a valid aware datetime.", does not).
+fields.AwareDateTime.default_error_messages = {
+    **fields.AwareDateTime.default_error_messages,
+    "invalid_awareness": "Include a UTC offset, like 2026-12-06T18:00:00+01:00 (or Z for UTC).",
+}
+
+
 class StrictSchema(ma.Schema):
     """Request schema that rejects unknown fields and text the database cannot store."""
 

@@ -25,7 +25,8 @@ from service.identities.schemas import (
 from service.models.social import NETWORKS
 
 blp = Blueprint("identities", __name__, url_prefix="/api/v1", description="Online identities")
-NETWORK = f"<any({', '.join(NETWORKS)}):network>"
+# an unknown network is a 422 naming those that exist (service/common/networks.py)
+NETWORK = f"<network({', '.join(NETWORKS)}):network>"
 OAUTH_NETWORK = f"<any({', '.join(oauth.OAUTH_NETWORKS)}):network>"
 
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPOTS = Path("gowalla_nyc") / "gowalla_venues_nyc_spots_all.tsv"
 CATEGORY_TREE = Path("gowalla_categories") / "gowalla_category_structure.json"
 GENERATED_VENUES = 2000
+GENERATED_SOURCE = "generated"
 TIMES_SQUARE = LatLon(40.758, -73.9855)
 
 DEMO_PASSWORD = "irl-demo-pass"
@@ -54,6 +55,15 @@ DEMO_IDENTITIES = {
 def data_dir() -> Path:
     """Where the shared real data lives."""
     return Path(os.environ.get("IRL_DATA_DIR", ROOT.parent / "shared" / "data"))
+
+
+def why_generated() -> str:
+    """Why the demo city is a generated one: where the real venues were looked for."""
+    return (
+        f"no venue data at {data_dir() / SPOTS}: seeded a generated stand-in city of "
+        f"{GENERATED_VENUES} venues around Times Square instead (set IRL_DATA_DIR to the "
+        f"directory holding {SPOTS.parent}/ for the real New York venues)"
+    )
 
 
 def read_spots(path: Path) -> Iterator[tuple[str, str, LatLon]]:
@@ -89,7 +99,7 @@ def seed_venues(*, db_session: Session, progress: bool = True) -> tuple[str, int
         source, rows = "gowalla", list(read_spots(spots_path))
         table = keyword_table(str(data_dir() / CATEGORY_TREE))
     else:
-        source, rows = "generated", list(generated_spots())
+        source, rows = GENERATED_SOURCE, list(generated_spots())
         table = None
     existing = db_session.scalar(select(func.count()).where(Venue.source == source))
     if existing >= len(rows):

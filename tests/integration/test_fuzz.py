@@ -5,9 +5,20 @@ error, every answer as documented, invalid input rejected."""
 import re
 
 from scripts.fuzz_api import run
+from scripts.prepare_db import sibling_database
+from tests.conftest import TEST_DATABASE_URL
 from tests.live import ROOT
 
 QUICK_EXAMPLES = 4
+# rebuilt each run: named after the test database, never a fixed name of its own
+FUZZ_DATABASE_URL = sibling_database(TEST_DATABASE_URL, "_fuzz")
+
+
+def test_the_fuzz_database_is_named_after_the_test_database():
+    assert FUZZ_DATABASE_URL.rsplit("/", 1)[1] == TEST_DATABASE_URL.rsplit("/", 1)[1] + "_fuzz"
+    assert sibling_database("postgresql+psycopg://u:p%40ss@db:5433/x?sslmode=require", "_fuzz") == (
+        "postgresql+psycopg://u:p%40ss@db:5433/x_fuzz?sslmode=require"
+    )
 
 
 def test_every_operation_survives_schemathesis(tmp_path):
@@ -16,7 +27,7 @@ def test_every_operation_survives_schemathesis(tmp_path):
         workers=2,
         seed=20261202,
         report_dir=ROOT / "test-artifacts" / "fuzz-quick",
-        database_url="postgresql+psycopg://postgres@127.0.0.1:5432/irl_fuzz",
+        database_url=FUZZ_DATABASE_URL,
     )
     output = summary["output"]
     counts = re.search(r"(\d+) generated, (\d+) passed", output)

@@ -1,10 +1,13 @@
 """Health, readiness, metrics, OpenAPI and the offline docs."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
+from service import create_app
 from service.models import Base
+from service.ratelimit import key_prefix, store_in_use
 
 
 def test_healthz(client):
@@ -14,7 +17,57 @@ def test_healthz(client):
 def test_readyz_when_current(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"ok": True, "database": "ok", "migrations": "current"}
+    body = response.json
+    assert {k: body[k] for k in ("ok", "database", "migrations")} == {
+        "ok": True,
+        "database": "ok",
+        "migrations": "current",
+    }
+
+
+def test_readyz_names_the_rate_limit_store(client, app):
+    store = client.get("/readyz").json["rate_limit_store"]
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory"):
+        assert store == "memory (this process only)"
+    else:
+        assert store.startswith("redis://") and repr(key_prefix(app.config)) in store
+
+
+def test_the_store_is_shown_without_its_password():
+    shown = store_in_use(
+        {
+            "RATELIMIT_STORAGE_URI": "redis://:hunter2@cache.internal:6380/2",
+            "RATELIMIT_KEY_PREFIX": "",
+            "DATABASE_URL": "postgresql+psycopg://postgres@db/irl_prod",
+        }
+    )
+    assert shown == "redis://cache.internal:6380/2 (key prefix 'irl_prod')"
+
+
+def test_a_push_gateway_without_its_signing_secret_refuses_to_start():
+    with pytest.raises(RuntimeError, match="PUSH_SIGNING_SECRET is empty"):
+        create_app(
+            {
+                "PUSH_GATEWAY_URL": "http://127.0.0.1:9/push",
+                "PUSH_SIGNING_SECRET": "",
+                "JWT_SECRET_KEY": "k" * 48,
+            }
+        )
+
+
+def test_only_429_and_503_carry_retry_after(client, actions):
+    user = actions.register()
+    response = client.get("/api/v1/me", headers=user["headers"])
+    assert response.status_code == 200 and response.headers["RateLimit-Limit"]
+    assert "Retry-After" not in response.headers
+    created = client.post(
+        "/api/v1/venues",
+        headers=user["headers"],
+        json={"name": "Bar", "category": "Bar", "location": {"lat": 1.0, "lon": 2.0}},
+    )
+    assert created.status_code == 201 and "Retry-After" not in created.headers
+    refused = client.get("/api/v1/venues/nearby?lat=100&lon=0", headers=user["headers"])
+    assert refused.status_code == 422 and "Retry-After" not in refused.headers
 
 
 def test_readyz_reports_unreachable_database(monkeypatch):
@@ -49,6 +102,7 @@ def test_metrics_are_prometheus_text(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
+    assert response.headers["Content-Type"].count("charset") == 1
     assert (
         b'irl_http_requests_total{endpoint="/healthz",method="GET",status="200"}' in response.data
     )
