@@ -26,11 +26,31 @@ from service.models import (
     PushDelivery,
     RefreshToken,
     User,
+    Venue,
 )
 from service.notifications.push import PushSettings, PushWorker
+from service.rewards import expiry
 from service.rewards.recompute import recompute
 from service.seed import demo
 from service.venues import maintenance
+
+
+class ObjectId(click.ParamType):
+    """An object's id (1 .. bigint), with a message that says what was expected."""
+
+    name = "id"
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def convert(self, value, param, ctx) -> int:
+        """The id as an int, or a usage error naming what an id looks like."""
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID:
+            return int(text)
+        self.fail(f"{value!r} is not a {self.what} id: give its number, e.g. 42.", param, ctx)
 
 
 @click.command("seed-demo")
@@ -43,10 +63,11 @@ def seed_demo(quiet: bool) -> None:
     source, inserted = demo.seed_venues(db_session=session, progress=not quiet)
     handles = demo.seed_users(db_session=session)
     session.commit()
-    total = session.scalar(select(func.count(User.id)))
+    if source == demo.GENERATED_SOURCE:
+        click.echo(demo.why_generated())
     click.echo(
         f"venues: {inserted} new from {source} "
-        f"({time.perf_counter() - started:.1f} s); users: {total}"
+        f"({time.perf_counter() - started:.1f} s); demo users: {len(handles)}"
     )
     click.echo(
         f"demo logins (password '{demo.DEMO_PASSWORD}'): {', '.join(handles)}"
@@ -63,6 +84,9 @@ def make_admin(handle: str) -> None:
     user = session.scalars(select(User).where(func.lower(User.handle) == handle.lower())).first()
     if user is None:
         raise click.ClickException(f"no user with handle {handle!r}")
+    if user.is_admin:  # nothing changes, so nothing is audited
+        click.echo(f"{user.handle} is already an admin")
+        return
     user.is_admin = True
     audit.record(
         session, admin_id=None, action="user.make_admin", target_type="user", target_id=user.id
@@ -73,7 +97,7 @@ def make_admin(handle: str) -> None:
 
 @click.command("approve-claim")
 @with_appcontext
-@click.argument("claim_id", type=click.IntRange(1, MAX_ID))
+@click.argument("claim_id", type=ObjectId("claim"))
 def approve_claim(claim_id: int) -> None:
     """Approve venue claim CLAIM_ID: its claimant owns the venue."""
     try:
@@ -86,7 +110,7 @@ def approve_claim(claim_id: int) -> None:
 
 @click.command("reject-claim")
 @with_appcontext
-@click.argument("claim_id", type=click.IntRange(1, MAX_ID))
+@click.argument("claim_id", type=ObjectId("claim"))
 @click.option("--reason", default=None, help="Shown to the claimant.")
 def reject_claim(claim_id: int, reason: str | None) -> None:
     """Reject venue claim CLAIM_ID."""
@@ -145,11 +169,23 @@ def recompute_rewards(quiet: bool) -> None:
     )
 
 
+@click.command("expire-mayorships")
+@with_appcontext
+def expire_mayorships() -> None:
+    """Re-decide the mayorships whose mayor's oldest counted day left the 60-day window
+    (the push worker also runs this every few minutes); notifies who gained or lost."""
+    settled = expiry.run(db.session, clock.now(), current_app.config["POINTS_MAYORSHIP"])
+    db.session.commit()
+    click.echo(f"re-decided {settled} mayorships that aged out")
+
+
 @click.command("rebuild-footfall")
-@click.option("--venue", "venue_id", type=click.IntRange(1, MAX_ID), help="Only this venue.")
+@click.option("--venue", "venue_id", type=ObjectId("venue"), help="Only this venue.")
 @with_appcontext
 def rebuild_footfall(venue_id: int | None) -> None:
     """Recompute the footfall rollup from the check-in history (idempotent)."""
+    if venue_id is not None and db.session.get(Venue, venue_id) is None:
+        raise click.ClickException(f"no venue with id {venue_id}")
     started = time.perf_counter()
     rows = backfill.rebuild(db_session=db.session, venue_id=venue_id)
     db.session.commit()
@@ -163,9 +199,9 @@ def push_worker(once: bool) -> None:
     """Deliver notifications to PUSH_GATEWAY_URL until stopped (SIGTERM/SIGINT)."""
     cfg = current_app.config
     if not cfg["PUSH_GATEWAY_URL"]:
-        click.echo("PUSH_GATEWAY_URL is not set: notifications stay in the inbox; exiting.")
-        return
-    if not cfg["PUSH_SIGNING_SECRET"]:
+        # nothing is queued for push then; the worker still runs the periodic chores
+        click.echo("PUSH_GATEWAY_URL is not set: notifications stay in the inbox.")
+    elif not cfg["PUSH_SIGNING_SECRET"]:
         raise click.ClickException("PUSH_SIGNING_SECRET must be set with PUSH_GATEWAY_URL.")
     worker = PushWorker(
         db.engine, PushSettings.from_config(cfg), listen_dsn=libpq_dsn(cfg["DATABASE_URL"])
@@ -223,6 +259,7 @@ def init_app(app: Flask) -> None:
         purge_refresh_tokens,
         purge_pending_follows,
         recompute_rewards,
+        expire_mayorships,
         rebuild_footfall,
         push_worker,
         purge_notifications,

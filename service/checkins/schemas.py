@@ -85,6 +85,14 @@ class CheckinMeetingSchema(StrictSchema):
     meeting_id = fields.Integer()
     user = fields.Nested(PersonSchema)
     first_time = fields.Boolean()
+    replaces_first_meeting_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Set when this (replayed) meeting is earlier than the pair's first"
+            " meeting so far: it becomes the first, and that meeting's first-meeting bonus"
+            " is corrected to a later meeting's (ledger reason first_meeting_moved)"
+        },
+    )
     points = fields.Integer()
 
 

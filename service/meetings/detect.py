@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import DateTime, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from geo.meetings import same_place, same_time
+from service.meetings import first as first_meeting
 from service.models import Checkin, Meeting, PointsEntry, Relationship, User, Venue
 from service.models.meeting import MEETING_ID
 from service.notifications import messages, outbox
@@ -24,8 +25,9 @@ from service.rewards.award import credit
 
 @lru_cache(maxsize=1)
 def _candidates_statement():
-    """Per mutual contact (sharing on), their eligible public check-in nearest in time to
-    ``at`` at the same or a nearby venue; built once, with bound parameters."""
+    """The mutual contacts' (sharing on) eligible public check-ins at the same or a nearby
+    venue or the same event within two hours of ``at``: per contact, nearest in time
+    first, then by id; built once, with bound parameters."""
     other_venue = aliased(Venue)
     at = bindparam("at", type_=DateTime(timezone=True))
     here = select(Venue.location).where(Venue.id == bindparam("venue_id")).scalar_subquery()
@@ -58,7 +60,6 @@ def _candidates_statement():
                 event_id=bindparam("event_id"),
             ),
         )
-        .ext(distinct_on(Checkin.user_id))
         .order_by(Checkin.user_id, gap, Checkin.id)
     )
 
@@ -79,59 +80,34 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
 def detect(
     *, db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime
 ) -> list[dict]:
-    """Record each new meeting (both sides), mark first meetings, credit both people."""
+    """Record each new meeting (both sides), mark first meetings, credit both people.
+
+    A pair meets once per (meeting venue, local day): each contact's candidates are tried
+    nearest in time first (then by id) and the first that inserts takes its (venue, day);
+    one that collides with a meeting already recorded leaves the others to be tried."""
     cfg = current_app.config
-    found = []
+    found, tried = [], set()
     for other in _candidates(db_session, user.id, checkin, venue):
         mine_first = (checkin.effective_at, checkin.id) < (other.effective_at, other.id)
         meeting_venue = venue.id if mine_first else other.venue_id
         zone = ZoneInfo(venue.timezone if mine_first else other.timezone)
         met_at = max(checkin.effective_at, other.effective_at)
         day = met_at.astimezone(zone).date()
-        first = not db_session.scalar(
-            select(Relationship.met_in_person).where(
-                Relationship.user_id == user.id, Relationship.other_id == other.user_id
-            )
-        )
-        meeting_id = db_session.scalar(select(MEETING_ID.next_value()))
-        base = {
-            "id": meeting_id,
-            "meeting_venue_id": meeting_venue,
-            "local_day": day,
-            "met_at": met_at,
-            "first_time": first,
-            "created_at": now,
-            "event_id": checkin.event_id
-            if checkin.event_id is not None and checkin.event_id == other.event_id
-            else None,
-        }
-        inserted = db_session.execute(
-            insert(Meeting)
-            .values(
-                [
-                    {
-                        **base,
-                        "user_id": user.id,
-                        "other_id": other.user_id,
-                        "venue_id": venue.id,
-                        "checkin_id": checkin.id,
-                        "other_checkin_id": other.id,
-                    },
-                    {
-                        **base,
-                        "user_id": other.user_id,
-                        "other_id": user.id,
-                        "venue_id": other.venue_id,
-                        "checkin_id": other.id,
-                        "other_checkin_id": checkin.id,
-                    },
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(Meeting.user_id)
-        ).all()
-        if not inserted:
+        if (other.user_id, meeting_venue, day) in tried:
             continue
+        tried.add((other.user_id, meeting_venue, day))
+        meeting_id = _insert(db_session, user, checkin, venue, other, meeting_venue, day, now)
+        if meeting_id is None:
+            continue
+        first, moved_from = first_meeting.claim(
+            db_session,
+            user_id=user.id,
+            other_id=other.user_id,
+            meeting_id=meeting_id,
+            met_at=met_at,
+            now=now,
+            cfg=cfg,
+        )
         db_session.execute(
             update(Relationship)
             .where(
@@ -164,12 +140,56 @@ def detect(
             {
                 "meeting_id": meeting_id,
                 "first_time": first,
+                "replaces_first_meeting_id": moved_from,
                 "points": points,
                 "user": {"handle": other.handle, "display_name": other.display_name},
                 "user_id": other.user_id,
             }
         )
     return found
+
+
+def _insert(db_session, user, checkin, venue, other, meeting_venue, day, now) -> int | None:
+    """Both rows of a meeting (not marked first yet); its id, or None when the pair
+    already met at that venue that day."""
+    meeting_id = db_session.scalar(select(MEETING_ID.next_value()))
+    base = {
+        "id": meeting_id,
+        "meeting_venue_id": meeting_venue,
+        "local_day": day,
+        "met_at": max(checkin.effective_at, other.effective_at),
+        "first_time": False,
+        "created_at": now,
+        "event_id": checkin.event_id
+        if checkin.event_id is not None and checkin.event_id == other.event_id
+        else None,
+    }
+    inserted = db_session.execute(
+        insert(Meeting)
+        .values(
+            [
+                {
+                    **base,
+                    "user_id": user.id,
+                    "other_id": other.user_id,
+                    "venue_id": venue.id,
+                    "checkin_id": checkin.id,
+                    "other_checkin_id": other.id,
+                },
+                {
+                    **base,
+                    "user_id": other.user_id,
+                    "other_id": user.id,
+                    "venue_id": other.venue_id,
+                    "checkin_id": other.id,
+                    "other_checkin_id": checkin.id,
+                },
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(Meeting.user_id)
+    ).all()
+    return meeting_id if inserted else None
 
 
 def _tell_both(

@@ -84,12 +84,18 @@ class VenueMayor(Base):
     """The current mayor of a venue."""
 
     __tablename__ = "venue_mayors"
-    __table_args__ = (Index("ix_venue_mayors_user", "user_id"),)
+    __table_args__ = (
+        Index("ix_venue_mayors_user", "user_id"),
+        # the periodic job finds the mayorships due for a re-decision by this index
+        Index("ix_venue_mayors_expires", "expires_at"),
+    )
 
     venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     days: Mapped[int] = mapped_column(Integer, nullable=False)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # venue-local midnight of the day the mayor's oldest counted day leaves the window
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class MayorshipChange(Base):

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from service.models import Device, Notification, PushDelivery
 from service.notifications.inbox import view
 from service.notifications.outbox import PUSH_CHANNEL
 from service.ops import metrics
+from service.rewards import expiry
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-IRL-Signature"
@@ -50,6 +52,9 @@ class PushSettings:
     lease_s: float = 60.0
     concurrency: int = 8
     idle_s: float = 30.0
+    # periodic chores (mayorships that aged out), seconds apart; mayorship points
+    chores_every_s: float = 300.0
+    mayorship_points: int = 25
 
     @classmethod
     def from_config(cls, cfg) -> "PushSettings":
@@ -61,6 +66,7 @@ class PushSettings:
             max_attempts=cfg["PUSH_MAX_ATTEMPTS"],
             base_delay_s=cfg["PUSH_RETRY_BASE_S"],
             max_delay_s=cfg["PUSH_RETRY_MAX_S"],
+            mayorship_points=cfg["POINTS_MAYORSHIP"],
         )
 
 
@@ -93,6 +99,7 @@ class PushWorker:
         self.listen_dsn = listen_dsn
         self.client = httpx.Client(timeout=settings.timeout_s)
         self.pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="irl-push")
+        self._chores_at = 0.0  # monotonic time the periodic chores are next due
 
     def close(self) -> None:
         """Release the HTTP client and threads."""
@@ -223,13 +230,33 @@ class PushWorker:
         wait = (due - (now or clock.now())).total_seconds()
         return max(0.0, min(self.settings.idle_s, wait))
 
+    def run_chores(self, now: datetime | None = None) -> int:
+        """The periodic jobs: re-decide the mayorships that aged out (their gained/lost
+        notifications go through the outbox); returns how many venues."""
+        with Session(self.engine) as session:
+            return expiry.run(session, now or clock.now(), self.settings.mayorship_points)
+
+    def _chores_if_due(self) -> None:
+        if time.monotonic() < self._chores_at:
+            return
+        self._chores_at = time.monotonic() + self.settings.chores_every_s
+        try:
+            settled = self.run_chores()
+        except SQLAlchemyError as exc:  # a deadlock or a lost connection: next time
+            log.warning("periodic chores failed: %s", exc)
+            return
+        if settled:
+            log.info("re-decided %d mayorships that aged out", settled)
+
     def run(self, stop: threading.Event) -> None:
-        """Deliver until ``stop`` is set, waking on NOTIFY or when a retry falls due."""
+        """Deliver until ``stop`` is set, waking on NOTIFY or when a retry falls due;
+        every ``chores_every_s`` also run the periodic chores."""
         while not stop.is_set():
             try:
                 with psycopg.connect(self.listen_dsn, autocommit=True) as listener:
                     listener.execute(f"LISTEN {PUSH_CHANNEL}")
                     while not stop.is_set():
+                        self._chores_if_due()
                         if self.deliver_due() >= self.settings.batch:
                             continue
                         # wake on NOTIFY, when a retry falls due, or to look at ``stop``

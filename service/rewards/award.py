@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, literal, select, update
+from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,30 +26,14 @@ from service.models import (
     VenueMayor,
     VenueVisitDay,
 )
-from service.rewards import mayorship
+from service.rewards import expiry, mayorship
+from service.rewards.ledger import credit
 from service.rewards.rules import Context, streak
 from service.rewards.streaks import streak_bonus
 
 # Rule kinds whose number can move with any eligible check-in; the others move only on
 # the events noted in ``checkin_rewards`` (a first visit, a new city, a new day, ...).
 ALWAYS_CHANGED = frozenset({"checkins", "same_venue_repeats", "crowd", "local_hour"})
-
-
-def credit(
-    db_session: Session,
-    user_id: int,
-    points: int,
-    reason: str,
-    now: datetime,
-    checkin_id: int | None,
-) -> None:
-    """A ledger line and the total for a user other than the one checking in."""
-    db_session.add(
-        PointsEntry(
-            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=now
-        )
-    )
-    db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
 
 
 def _inserted(db_session: Session, statement) -> bool:
@@ -112,12 +96,16 @@ def checkin_rewards(
     ):
         changed.add("distinct_cities")
     if _first_today(db_session, checkin, now):
+        # the run through this day: a replay filling a gap earns (and awards) the streak
+        # it completes through today; the days after it are not credited again
         changed.add("streak")
         length = streak(Context(db_session, user.id, now, checkin, venue), {}, 30)
         bonus = streak_bonus(length, cfg["POINTS_STREAK_DAY"], cfg["POINTS_STREAK_MAX"])
         if bonus:
             lines.append(("streak", bonus))
     crown, other_mayor = None, None
+    # decisions that fell due before this check-in are made as of their own day first
+    expiry.settle_venue(db_session, venue, now, cfg["POINTS_MAYORSHIP"])
     # mayorship days only from check-ins contacts could see (a mayor is shown to them)
     if checkin.shared and _inserted(
         db_session,
@@ -181,6 +169,7 @@ def _mayorship(
 def redecide_mayor(*, db_session: Session, venue: Venue, now: datetime) -> None:
     """Re-decide a venue's mayor outside a check-in (its staff changed); whoever newly
     becomes mayor earns the mayorship points."""
+    expiry.settle_venue(db_session, venue, now, current_app.config["POINTS_MAYORSHIP"])
     previous, mayor, _days = mayorship.evaluate(
         db_session=db_session,
         venue_id=venue.id,

@@ -1,11 +1,20 @@
 """Mayorships (PRODUCT.md): the user with the most distinct local days with an eligible
 check-in at a venue in the last 60 days, at least 2; ties keep the current mayor. Days
 come only from check-ins contacts could see (``award``); staff who accepted the owner's
-invitation are excluded from the day they accepted on."""
+invitation are excluded from the day they accepted on.
 
-from datetime import date, datetime, timedelta
+Over time a mayorship only changes on a new visit day (``evaluate``, at the check-in) or
+when the mayor's oldest counted day leaves the window: until then every rival's count
+can only fall, so nobody can overtake. ``venue_mayors.expires_at`` (venue-local midnight
+of that day) says when; ``settle`` replays the decisions due since then (pure), for the
+read as of now and for the periodic job (``service.rewards.expiry``).
+"""
 
-from sqlalchemy import Date, and_, cast, delete, exists, func, select
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.contacts.pairs import pair_key
@@ -14,11 +23,12 @@ from service.notifications import messages, outbox
 
 WINDOW_DAYS = 60
 MIN_DAYS = 2
+WINDOW = timedelta(days=WINDOW_DAYS)
 
 
-def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]:
-    """Users' distinct visit days at the venue in the 60 days ending today, without the
-    days of accepted staff from their acceptance on (venue local days)."""
+def _counted(venue_id: int, after: date, until: date) -> tuple:
+    """Visit days at the venue in (after, until], without the days of accepted staff from
+    their acceptance on (venue local days)."""
     as_staff = exists().where(
         VenueStaff.venue_id == VenueVisitDay.venue_id,
         VenueStaff.user_id == VenueVisitDay.user_id,
@@ -27,19 +37,44 @@ def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]
         >= cast(func.timezone(Venue.timezone, VenueStaff.accepted_at), Date),
         Venue.id == VenueStaff.venue_id,
     )
+    return (
+        VenueVisitDay.venue_id == venue_id,
+        VenueVisitDay.local_day > after,
+        VenueVisitDay.local_day <= until,
+        ~as_staff,
+    )
+
+
+def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]:
+    """Users' counted visit days at the venue in the 60 days ending today."""
     rows = db_session.execute(
         select(VenueVisitDay.user_id, func.count())
-        .where(
-            and_(
-                VenueVisitDay.venue_id == venue_id,
-                VenueVisitDay.local_day > today - timedelta(days=WINDOW_DAYS),
-                VenueVisitDay.local_day <= today,
-            ),
-            ~as_staff,
-        )
+        .where(*_counted(venue_id, today - WINDOW, today))
         .group_by(VenueVisitDay.user_id)
     )
     return dict(rows.all())
+
+
+def visit_days(db_session: Session, venue_id: int, after: date, until: date) -> dict[int, list]:
+    """Each user's counted visit days at the venue in (after, until]."""
+    days: dict[int, list[date]] = {}
+    for user_id, day in db_session.execute(
+        select(VenueVisitDay.user_id, VenueVisitDay.local_day).where(
+            *_counted(venue_id, after, until)
+        )
+    ):
+        days.setdefault(user_id, []).append(day)
+    return days
+
+
+def expiry(oldest: date, zone: str) -> datetime:
+    """Venue-local midnight of the day ``oldest`` leaves the 60-day window."""
+    return datetime.combine(oldest + WINDOW, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def local_day(at: datetime, zone: str) -> date:
+    """The venue-local day of an instant."""
+    return at.astimezone(ZoneInfo(zone)).date()
 
 
 def decide(counts: dict[int, int], current: int | None, arriving: int | None) -> int | None:
@@ -56,6 +91,42 @@ def decide(counts: dict[int, int], current: int | None, arriving: int | None) ->
     return arriving if arriving in leaders else min(leaders)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One re-decision at a mayorship's expiry: at ``at`` (the venue-local day ``day``)
+    ``previous`` was mayor and ``mayor`` is (None: nobody qualifies)."""
+
+    at: datetime
+    day: date
+    previous: int
+    mayor: int | None
+    days: int
+    expires_at: datetime | None
+
+
+def settle(
+    days: dict[int, list[date]], mayor: int, expires_at: datetime, zone: str, now: datetime
+) -> list[Step]:
+    """The re-decisions due by ``now`` of a mayorship that expires at ``expires_at``, each
+    at its own expiry, with no visit day added meanwhile (pure). ``days``: the counted
+    visit days from 60 days before the first expiry on."""
+    steps = []
+    while mayor is not None and expires_at <= now:
+        day = local_day(expires_at, zone)
+        window = {user: [d for d in mine if day - WINDOW < d <= day] for user, mine in days.items()}
+        counts = {user: len(mine) for user, mine in window.items() if mine}
+        new = decide(counts, mayor, None)
+        following = expiry(min(window[new]), zone) if new is not None else None
+        steps.append(Step(expires_at, day, mayor, new, counts.get(new, 0), following))
+        mayor, expires_at = new, following
+    return steps
+
+
+def lock(db_session: Session, venue_id: int) -> None:
+    """Serialise decisions at one venue (a per-venue advisory lock)."""
+    db_session.execute(select(func.pg_advisory_xact_lock(pair_key(-1, venue_id))))
+
+
 def evaluate(
     *,
     db_session: Session,
@@ -67,37 +138,72 @@ def evaluate(
 ) -> tuple[int | None, int | None, int]:
     """Re-decide the venue's mayor; returns ``(previous, mayor, days)`` and records changes.
 
-    A per-venue advisory lock serialises concurrent decisions at one venue.
-    """
-    db_session.execute(select(func.pg_advisory_xact_lock(pair_key(-1, venue_id))))
+    Call ``expiry.settle_venue`` first, so decisions that fell due before are made as of
+    their own day."""
+    lock(db_session, venue_id)
     current = db_session.get(VenueMayor, venue_id, populate_existing=True)
     previous = current.user_id if current else None
     counts = standings(db_session, venue_id, today)
     mayor = decide(counts, previous, arriving)
     days = counts.get(mayor, 0) if mayor is not None else 0
-    if mayor == previous:
+    expires_at = None
+    if mayor is not None:
+        zone = db_session.get(Venue, venue_id).timezone
+        oldest = db_session.scalar(
+            select(func.min(VenueVisitDay.local_day)).where(
+                *_counted(venue_id, today - WINDOW, today), VenueVisitDay.user_id == mayor
+            )
+        )
+        expires_at = expiry(oldest, zone)
+    record(
+        db_session,
+        venue_id,
+        current,
+        Step(now, today, previous, mayor, days, expires_at),
+        checkin_id if mayor == arriving else None,
+    )
+    return previous, mayor, days
+
+
+def record(
+    db_session: Session,
+    venue_id: int,
+    current: VenueMayor | None,
+    step: Step,
+    checkin_id: int | None = None,
+) -> None:
+    """Store a decision: the mayor's row, and on a change its history and notifications."""
+    if step.mayor == step.previous:
         if current is not None:
-            current.days = days
-        return previous, mayor, days
-    if mayor is None:
-        db_session.execute(delete(VenueMayor).where(VenueMayor.venue_id == venue_id))
+            current.days, current.expires_at = step.days, step.expires_at
+        return
+    if step.mayor is None:
+        db_session.delete(current)
     elif current is None:
-        db_session.add(VenueMayor(venue_id=venue_id, user_id=mayor, days=days, since=now))
+        db_session.add(
+            VenueMayor(
+                venue_id=venue_id,
+                user_id=step.mayor,
+                days=step.days,
+                since=step.at,
+                expires_at=step.expires_at,
+            )
+        )
     else:
-        current.user_id, current.days, current.since = mayor, days, now
+        current.user_id, current.days, current.since = step.mayor, step.days, step.at
+        current.expires_at = step.expires_at
     db_session.add(
         MayorshipChange(
             venue_id=venue_id,
-            previous_user_id=previous,
-            user_id=mayor,
-            days=days,
-            at=now,
-            checkin_id=checkin_id if mayor == arriving else None,
+            previous_user_id=step.previous,
+            user_id=step.mayor,
+            days=step.days,
+            at=step.at,
+            checkin_id=checkin_id,
         )
     )
     db_session.flush()
-    _tell(db_session, venue_id, previous, mayor)
-    return previous, mayor, days
+    _tell(db_session, venue_id, step.previous, step.mayor)
 
 
 def _tell(db_session: Session, venue_id: int, previous: int | None, mayor: int | None) -> None:

@@ -3,13 +3,18 @@
 After a rule change, or after upgrading a database that has history. Check-ins are
 replayed in the order they arrived, each with the clock at its arrival, through the same
 code that awards them live; meetings (found live, kept) are credited when their second
-check-in comes up. Running it twice gives the same result.
+check-in comes up, in the order they were found, and which one is a pair's first is
+decided again the same way (``meetings.first``); mayorships that aged out are re-decided
+at their own expiry, as the periodic job does, up to now. Running it twice gives the
+same result.
 """
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, aliased
 from tqdm import tqdm
 
+from service import clock
+from service.meetings import first as first_meeting
 from service.models import (
     Checkin,
     Event,
@@ -25,7 +30,7 @@ from service.models import (
     VenueVisitDay,
 )
 from service.notifications import outbox
-from service.rewards import award, badges
+from service.rewards import award, badges, expiry
 
 BATCH = 1000
 
@@ -43,6 +48,7 @@ def _reset(db_session: Session) -> None:
         db_session.execute(delete(model))
     db_session.execute(update(User).values(points=0, eligible_checkins=0))
     db_session.execute(update(Checkin).values(points=0))
+    db_session.execute(update(Meeting).values(first_time=False))
 
 
 def _meetings_completed_by(db_session: Session, checkin: Checkin) -> list[dict]:
@@ -58,6 +64,7 @@ def _meetings_completed_by(db_session: Session, checkin: Checkin) -> list[dict]:
             (other.created_at < checkin.created_at)
             | ((other.created_at == checkin.created_at) & (other.id < checkin.id)),
         )
+        .order_by(Meeting.id)
     ).all()
     return [
         {
@@ -73,7 +80,15 @@ def _credit_meetings(db_session: Session, user: User, checkin: Checkin, cfg) -> 
     found = []
     for item in _meetings_completed_by(db_session, checkin):
         meeting = item["meeting"]
-        first = meeting.first_time
+        first, _moved_from = first_meeting.claim(
+            db_session,
+            user_id=user.id,
+            other_id=meeting.other_id,
+            meeting_id=meeting.id,
+            met_at=meeting.met_at,
+            now=checkin.created_at,
+            cfg=cfg,
+        )
         points = cfg["POINTS_FIRST_MEETING"] if first else cfg["POINTS_MEETING"]
         reason = "first_meeting" if first else "meeting"
         db_session.add(
@@ -127,6 +142,7 @@ def _replay(db_session: Session, cfg, progress: bool) -> dict:
             user = db_session.get(User, user_id, populate_existing=True)
             venue = db_session.get(Venue, checkin.venue_id)
             now = checkin.created_at
+            expiry.expire_due(db_session, now, cfg["POINTS_MAYORSHIP"])
             earned = award.checkin_rewards(
                 db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
             )
@@ -149,5 +165,7 @@ def _replay(db_session: Session, cfg, progress: bool) -> dict:
             )
             db_session.flush()
         db_session.commit()
+    expiry.expire_due(db_session, clock.now(), cfg["POINTS_MAYORSHIP"])
+    db_session.flush()
     totals = db_session.execute(select(User.id, User.points)).all()
     return {"checkins": len(keys), "points": sum(points for _, points in totals)}

@@ -7,7 +7,7 @@ from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.schemas import MAX_ID
+from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.rewards import service
 from service.rewards.schemas import (
@@ -23,6 +23,7 @@ from service.venues import service as venues
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Badges and mayors")
 MAX_RANK = 10_000
+MAX_BADGES = 10_000
 
 
 @blp.route("/badges")
@@ -34,30 +35,42 @@ class Badges(MethodView):
         return {"items": service.catalogue(), "next_cursor": None}
 
 
+def _badge_page(items: list[dict], args: dict) -> dict:
+    """``limit`` badges after the cursor's position (a person holds at most a few hundred
+    badge levels: read whole, handed out a page at a time)."""
+    (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
+    cursor.check_range(offset, 0, MAX_BADGES)
+    end = offset + args["limit"]
+    return {
+        "items": items[offset:end],
+        "next_cursor": cursor.encode(end) if end < len(items) else None,
+    }
+
+
 @blp.route("/me/badges")
 class MyBadges(MethodView):
     @authenticated(blp)
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, EarnedBadgesSchema)
-    def get(self):
+    def get(self, args):
         """My badges and the check-ins that unlocked them"""
-        return {
-            "items": service.badges_of(db_session=db.session, user_id=current_user_id(), own=True),
-            "next_cursor": None,
-        }
+        items = service.badges_of(db_session=db.session, user_id=current_user_id(), own=True)
+        return _badge_page(items, args)
 
 
 @blp.route("/users/<string:handle>/badges")
 class UserBadges(MethodView):
     @authenticated(blp)
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, EarnedBadgesSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such user")
-    def get(self, handle):
+    def get(self, args, handle):
         """Someone's badges (for non-contacts, as of the start of the UTC day)"""
         user = get_by_handle(db_session=db.session, handle=handle)
         items = profile.public_badges(
             db_session=db.session, viewer_id=current_user_id(), user=user, now=clock.now()
         )
-        return {"items": items, "next_cursor": None}
+        return _badge_page(items, args)
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/mayor")

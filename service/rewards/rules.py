@@ -23,7 +23,7 @@ from service.models import (
     UserVenue,
     Venue,
 )
-from service.rewards.streaks import streak_length
+from service.rewards.streaks import streak_run
 
 
 @dataclass
@@ -189,22 +189,24 @@ def local_hour(ctx: Context, params: dict, cap: int) -> int:
 
 
 def streak(ctx: Context, params: dict, cap: int) -> int:
-    """Consecutive local days with an eligible check-in, ending on this check-in's day."""
+    """Consecutive local days with an eligible check-in through this check-in's day: the
+    whole run it belongs to, so an offline replay that fills yesterday's gap extends the
+    streak through today at once (days after it count only if they existed at ``now``)."""
     if ctx.checkin is None:
         return 0
-    today = ctx.checkin.local_day
+    day = ctx.checkin.local_day
     days = set(
         ctx.db_session.scalars(
             select(Checkin.local_day)
             .distinct()
             .where(
                 *_eligible(ctx),
-                Checkin.local_day > today - timedelta(days=cap + 1),
-                Checkin.local_day <= today,
+                Checkin.local_day > day - timedelta(days=cap + 1),
+                Checkin.local_day < day + timedelta(days=cap + 1),
             )
         )
     )
-    return streak_length(days, today)
+    return streak_run(days, day)
 
 
 def mayorships(ctx: Context, params: dict, cap: int) -> int:

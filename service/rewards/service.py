@@ -5,9 +5,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.contacts.pairs import mutual_contact_ids
-from service.models import PointsEntry, User, UserBadge, VenueMayor
+from service.models import PointsEntry, User, UserBadge, Venue, VenueMayor
 from service.presence import visibility
+from service.rewards import expiry
 from service.rewards.catalogue import BY_KEY, CATALOGUE
 from service.rewards.rules import RULES
 
@@ -67,14 +69,21 @@ def _day(at):
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
-    """The venue's mayor; who it is only for the mayor and contacts who see venues."""
+def mayor_of(
+    *, db_session: Session, viewer_id: int, venue_id: int, now: datetime | None = None
+) -> dict:
+    """The venue's mayor as of now (a mayorship that aged out is re-decided on the fly,
+    without writing: the periodic job records it); who it is only for the mayor and
+    contacts who see venues."""
     row = db_session.execute(
-        select(VenueMayor, User)
-        .join(User, User.id == VenueMayor.user_id)
+        select(VenueMayor, Venue.timezone)
+        .join(Venue, Venue.id == VenueMayor.venue_id)
         .where(VenueMayor.venue_id == venue_id)
     ).first()
-    if row is None:
+    mayor_id = None
+    if row is not None:
+        mayor_id, days, since = expiry.as_of(db_session, row[0], row[1], now or clock.now())
+    if mayor_id is None:
         return {
             "venue_id": venue_id,
             "has_mayor": False,
@@ -82,7 +91,7 @@ def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
             "days": None,
             "since": None,
         }
-    mayor, person = row
+    person = db_session.get(User, mayor_id)
     own = person.id == viewer_id
     # naming the mayor names a place they go: only to contacts who see their venues
     visible = own or (
@@ -95,9 +104,9 @@ def mayor_of(*, db_session: Session, viewer_id: int, venue_id: int) -> dict:
         "mayor": {"handle": person.handle, "display_name": person.display_name}
         if visible
         else None,
-        "days": mayor.days if visible else None,
+        "days": days if visible else None,
         # the day, not the second (the instant would date the check-in that won it)
-        "since": (mayor.since if own else _day(mayor.since)) if visible else None,
+        "since": (since if own else _day(since)) if visible else None,
     }
 
 

@@ -14,6 +14,17 @@ def streak_length(days: set[date], today: date) -> int:
     return length
 
 
+def streak_run(days: set[date], day: date) -> int:
+    """How many consecutive days with a check-in the run through ``day`` has, before and
+    after it (an offline replay that fills a gap joins the days after it at once)."""
+    if day not in days:
+        return 0
+    after = 0
+    while day + timedelta(days=after + 1) in days:
+        after += 1
+    return streak_length(days, day) + after
+
+
 def streak_bonus(length: int, per_day: int = BONUS_PER_DAY, cap: int = MAX_BONUS) -> int:
     """+2 for each day the streak has lasted beyond its first, at most +20."""
     return min(per_day * max(length - 1, 0), cap)

@@ -1,6 +1,6 @@
 """Each badge at its threshold and one below; exactly-once awarding."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from geographiclib.geodesic import Geodesic
@@ -108,6 +108,25 @@ def test_streak_7_and_its_bonus(client, actions, venues, frozen_clock):
     assert ("streak_7", 1) in keys
     # 15 the first day, then 5 + streak bonus 2, 4, ... 12 (+25 on day 2: mayor)
     assert bonuses == [15, 7 + 25, 9, 11, 13, 15, 17]
+
+
+def test_a_replay_that_fills_yesterdays_gap_extends_the_streak_through_today(
+    client, actions, venues, frozen_clock
+):
+    """Days 1-5 and 7 live, day 6 replayed on day 7: the streak is 7 days at once."""
+    user = actions.register()
+    venue = venues(1)[0]
+    start = datetime(2026, 2, 1, 17, 0, tzinfo=UTC)  # noon in New York
+    for day in (0, 1, 2, 3, 4, 6):
+        frozen_clock.current = start + timedelta(days=day)
+        assert ("streak_7", 1) not in _keys(actions.check_in(user, venue))
+    frozen_clock.current = start + timedelta(days=6, hours=1)
+    replay = (start + timedelta(days=5, hours=2)).isoformat()
+    response = actions.check_in(user, venue, client_time=replay)
+    assert ("streak_7", 1) in _keys(response)
+    assert ("streak_7", 1) in _held(client, user)
+    # the replay earns the bonus of the streak it completes (7 days: +12), once
+    assert response.json["rewards"]["points"] == 5 + 12
 
 
 def test_face_to_face_and_social_butterfly(client, actions, friends, venues, frozen_clock):

@@ -547,3 +547,39 @@ def test_meetings_of_fewer_than_five_people_are_hidden(
         visit(actions, friends(2), venue)
     body = stats(client, owner, venue, **day).json
     assert body["meetings"] == 3 and body["series"][0]["meetings"] == 3  # six people
+
+
+def test_a_meeting_across_two_nearby_venues_is_hosted_by_both(
+    client, actions, friends, owned, runner, frozen_clock
+):
+    """Check-ins at the same event in two venues 40 m apart: each meeting counts in the
+    "meetings hosted" of both venues (each hosted one side of it), not only the venue of
+    the earlier check-in."""
+    owner, venue = owned
+    annex = actions.venue(owner, *offset_point(NEW_YORK, 40), name="Owned annex")
+    claim = client.post(f"/api/v1/venues/{annex['id']}/claim", headers=owner["headers"], json={})
+    assert runner.invoke(args=["approve-claim", str(claim.json["id"])]).exit_code == 0
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    event = client.post(
+        "/api/v1/events",
+        headers=owner["headers"],
+        json={
+            "title": "Meetup across the courtyard",
+            "venue_id": venue["id"],
+            "starts_at": frozen_clock.current.isoformat(),
+            "ends_at": (frozen_clock.current + timedelta(hours=3)).isoformat(),
+        },
+    ).json
+    for _ in range(3):
+        here, there = friends(2)
+        visit(actions, [here], venue, event_id=event["id"])
+        frozen_clock.advance(minutes=5)
+        response = actions.check_in(there, annex, event_id=event["id"])
+        assert len(response.json["meetings"]) == 1
+    passers_by = [actions.register() for _ in range(2)]
+    visit(actions, passers_by, venue)  # five visitors at each venue: figures are shown
+    visit(actions, passers_by, annex)
+    day = {"from": "2026-06-10", "to": "2026-06-10"}
+    for place in (venue, annex):
+        body = stats(client, owner, place, **day).json
+        assert body["meetings"] == 3, (place["name"], body)

@@ -63,9 +63,15 @@ def test_sixty_day_window(client, actions, place, frozen_clock):
     # Mar 2 is 60 days after Jan 1: Jan 1 has left the window, old keeps 2 days; a tie
     _checkin_days(actions, frozen_clock, new, place, 2, start + timedelta(days=59))
     assert _mayor(client, old, place)["mayor"]["handle"] == old["user"]["handle"]
-    # Mar 3: old has 1 day left in the window, new has 3
+    # Mar 3: old has 1 day left in the window, new has 2: new is mayor from midnight on,
+    # before anyone checks in (the mayorship aged out), so new's check-in keeps it
     frozen_clock.current = start + timedelta(days=61)
-    assert actions.check_in(new, place).json["rewards"]["mayorship"]["status"] == "new"
+    assert _mayor(client, new, place)["mayor"]["handle"] == new["user"]["handle"]
+    assert actions.check_in(new, place).json["rewards"]["mayorship"] == {
+        "venue_id": place["id"],
+        "status": "kept",
+        "days": 3,
+    }
 
 
 def test_local_days_in_the_venue_time_zone(client, actions, frozen_clock):
@@ -176,3 +182,159 @@ def test_strangers_do_not_learn_who_the_mayor_is(client, actions, friends, place
     assert (
         client.get("/api/v1/venues/999999999/mayor", headers=stranger["headers"]).status_code == 404
     )
+
+
+# --- a mayorship ages out (issue 17, "Rules over time") ---------------------------------
+
+
+def _inbox_kinds(client, user) -> list[str]:
+    items = client.get(
+        "/api/v1/me/notifications", headers=user["headers"], query_string={"limit": 100}
+    ).json["items"]
+    return [n["kind"] for n in items]
+
+
+def _ledger(app, user) -> list[tuple]:
+    from sqlalchemy import select
+
+    from service.database import db
+    from service.models import PointsEntry
+
+    with app.app_context():
+        return db.session.execute(
+            select(PointsEntry.reason, PointsEntry.points, PointsEntry.created_at)
+            .where(PointsEntry.user_id == user["user"]["id"])
+            .order_by(PointsEntry.id)
+        ).all()
+
+
+def test_a_mayor_whose_days_left_the_window_is_no_mayor(
+    client, actions, place, runner, frozen_clock
+):
+    """Nobody checks in there again: the mayor still ages out, on read at once and in the
+    table (with a notification) when the job runs."""
+    mayor = actions.register()
+    start = datetime(2026, 1, 1, 17, 0, tzinfo=UTC)  # Jan 1-2, noon in New York
+    _checkin_days(actions, frozen_clock, mayor, place, 2, start)
+    assert _mayor(client, mayor, place)["mayor"]["handle"] == mayor["user"]["handle"]
+    frozen_clock.current = datetime(2026, 3, 2, 4, 59, tzinfo=UTC)  # Mar 1, 23:59 in NY
+    assert _mayor(client, mayor, place)["days"] == 2
+    assert runner.invoke(args=["expire-mayorships"]).output == (
+        "re-decided 0 mayorships that aged out\n"
+    )
+    frozen_clock.current = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # Mar 2: Jan 1 is out
+    assert _mayor(client, mayor, place)["has_mayor"] is False
+    assert "mayorship_lost" not in _inbox_kinds(client, mayor)
+    result = runner.invoke(args=["expire-mayorships"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "re-decided 1 mayorships that aged out\n"
+    assert _mayor(client, mayor, place)["has_mayor"] is False
+    assert _inbox_kinds(client, mayor).count("mayorship_lost") == 1
+    again = runner.invoke(args=["expire-mayorships"])
+    assert again.output == "re-decided 0 mayorships that aged out\n"
+
+
+def test_the_runner_up_takes_over_when_the_mayors_days_age_out(
+    app, client, actions, place, runner, frozen_clock
+):
+    old, runner_up = actions.register(), actions.register()
+    start = datetime(2026, 1, 1, 17, 0, tzinfo=UTC)
+    _checkin_days(actions, frozen_clock, old, place, 3, start)  # Jan 1, 2, 3
+    _checkin_days(actions, frozen_clock, runner_up, place, 2, start + timedelta(days=20))
+    # Mar 2: old has Jan 2-3 left, a tie: old stays mayor
+    frozen_clock.current = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+    assert _mayor(client, old, place)["mayor"]["handle"] == old["user"]["handle"]
+    assert _mayor(client, old, place)["days"] == 2
+    # Mar 3: old has 1 day, the runner-up 2: the runner-up is mayor since midnight
+    frozen_clock.current = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+    before_job = _mayor(client, runner_up, place)
+    assert before_job == {
+        "venue_id": place["id"],
+        "has_mayor": True,
+        "mayor": {
+            "handle": runner_up["user"]["handle"],
+            "display_name": runner_up["user"]["display_name"],
+        },
+        "days": 2,
+        "since": "2026-03-03T05:00:00+00:00",  # midnight in New York
+    }
+    assert "mayor" not in [b["key"] for b in _badges(client, runner_up)]
+    assert runner.invoke(args=["expire-mayorships"]).exit_code == 0
+    assert _mayor(client, runner_up, place) == before_job  # the job records what was shown
+    assert "mayorship_lost" in _inbox_kinds(client, old)
+    assert "mayorship_gained" in _inbox_kinds(client, runner_up)
+    assert "mayor" in [b["key"] for b in _badges(client, runner_up)]
+    # the new mayor's +25, dated when the mayorship changed hands
+    midnight = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)
+    assert ("mayorship", 25, midnight) in _ledger(app, runner_up)
+    me = client.get("/api/v1/me", headers=runner_up["headers"]).json
+    assert me["points"] == sum(points for _, points, _ in _ledger(app, runner_up))
+
+
+def _badges(client, user) -> list[dict]:
+    return client.get("/api/v1/me/badges", headers=user["headers"]).json["items"]
+
+
+def test_a_checkin_after_the_expiry_sees_the_decision_of_that_day(
+    client, actions, place, frozen_clock
+):
+    """Whether the job ran or not, a check-in first settles what fell due before it: the
+    runner-up became mayor at midnight, before the rival's check-in could tie."""
+    old, runner_up, rival = actions.register(), actions.register(), actions.register()
+    start = datetime(2026, 1, 1, 17, 0, tzinfo=UTC)
+    _checkin_days(actions, frozen_clock, old, place, 3, start)
+    _checkin_days(actions, frozen_clock, runner_up, place, 2, start + timedelta(days=20))
+    _checkin_days(actions, frozen_clock, rival, place, 1, start + timedelta(days=30))
+    frozen_clock.current = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+    response = actions.check_in(rival, place)  # rival: 2 days, a tie with the runner-up
+    assert response.json["rewards"]["mayorship"] is None
+    assert _mayor(client, runner_up, place)["mayor"]["handle"] == runner_up["user"]["handle"]
+
+
+def test_the_job_finds_due_mayorships_by_index(app, frozen_clock):
+    """Only venues whose mayorship fell due are read, through ix_venue_mayors_expires."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from service.database import db
+    from service.rewards import expiry
+
+    query = expiry.due_query(datetime(2026, 3, 3, tzinfo=UTC)).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    with app.app_context():
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in db.session.execute(text(f"EXPLAIN {query}")))
+    assert "ix_venue_mayors_expires" in plan, plan
+
+
+def test_the_push_worker_runs_the_job_every_few_minutes(live_app, frozen_clock):
+    """``make run``'s push worker settles aged-out mayorships in its loop (committed, with
+    the notification), at most once per ``chores_every_s``."""
+    from service.database import db
+    from service.notifications.push import PushSettings, PushWorker
+    from tests.conftest import Actions
+
+    client = live_app.test_client()
+    actions = Actions(client)
+    mayor = actions.register()
+    venue = actions.venue(mayor, *NYC, name="Worker diner")
+    _checkin_days(actions, frozen_clock, mayor, venue, 2, datetime(2026, 1, 1, 17, 0, tzinfo=UTC))
+    frozen_clock.current = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+    worker = PushWorker(
+        db.state(live_app).engine, PushSettings(gateway_url="", secret=b"", chores_every_s=300)
+    )
+    calls = []
+    try:
+        with live_app.app_context():
+            assert worker.run_chores() == 1
+            assert worker.run_chores() == 0
+        original = worker.run_chores
+        worker.run_chores = lambda: calls.append(original()) or calls[-1]
+        worker._chores_if_due()
+        worker._chores_if_due()  # not due again for 300 s
+    finally:
+        worker.close()
+    assert calls == [0]
+    assert _inbox_kinds(client, mayor).count("mayorship_lost") == 1
+    assert _mayor(client, mayor, venue)["has_mayor"] is False

@@ -191,3 +191,90 @@ def test_meetings_paginate(client, actions, friends, frozen_clock):
         query_string={"limit": 2, "cursor": page["next_cursor"]},
     ).json
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+
+# --- rules over time (issue 17) ----------------------------------------------------------
+
+NOON_NY = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
+
+
+def test_a_candidate_that_collides_leaves_the_next_one_to_meet(
+    client, actions, pair, cafe, frozen_clock
+):
+    """The contact's check-in nearest in time falls on a (venue, day) the pair already met
+    at; another of theirs, 50 m away, still makes this check-in a meeting."""
+    u, c = pair
+    annex = actions.venue(u, *offset_point(SPOT, 50), name="Annex")
+    frozen_clock.current = NOON_NY
+    assert _meetings(actions.check_in(u, cafe)) == []  # u1: cafe 12:00
+    frozen_clock.current = NOON_NY + timedelta(minutes=10)
+    assert len(_meetings(actions.check_in(c, cafe))) == 1  # c1: cafe 12:10, met at cafe
+    frozen_clock.current = NOON_NY + timedelta(minutes=100)
+    assert _meetings(actions.check_in(c, cafe)) == []  # c2: cafe 13:40, cafe's day is taken
+    # u2, replayed at 14:00: at the annex at 12:50. Nearest in time is c1 (40 min, and
+    # earlier: the meeting would be at the cafe, taken); c2 (50 min, later: the meeting is
+    # at the annex) is tried next.
+    frozen_clock.current = NOON_NY + timedelta(hours=2)
+    replay = (NOON_NY + timedelta(minutes=50)).isoformat()
+    meetings = _meetings(actions.check_in(u, annex, client_time=replay))
+    assert [(m["user"]["handle"], m["first_time"]) for m in meetings] == [
+        (c["user"]["handle"], False)
+    ]
+    venues = sorted(m["venue"]["name"] for m in _my_meetings(client, u))
+    assert venues == ["Annex", "Cafe"]
+
+
+def _contact(client, user) -> dict:
+    return client.get("/api/v1/me/contacts", headers=user["headers"]).json["items"][0]
+
+
+def _ledger(app, user) -> list[tuple]:
+    from sqlalchemy import select
+
+    from service.database import db
+    from service.models import PointsEntry
+
+    with app.app_context():
+        return db.session.execute(
+            select(PointsEntry.reason, PointsEntry.points)
+            .where(PointsEntry.user_id == user["user"]["id"])
+            .order_by(PointsEntry.id)
+        ).all()
+
+
+def test_a_replayed_earlier_meeting_becomes_the_first(app, client, actions, pair, frozen_clock):
+    """An offline replay finds a meeting earlier than the pair's first: it is the first now
+    (flags, first_met_at), and the +50 moves to it with a correcting ledger line."""
+    a, b = pair
+    park = actions.venue(a, *offset_point(SPOT, 1000), name="Park")
+    cafe = actions.venue(a, *SPOT, name="Cafe")
+    frozen_clock.current = NOON_NY - timedelta(hours=3)
+    actions.check_in(a, park)  # 09:00 at the park
+    frozen_clock.current = NOON_NY
+    actions.check_in(a, cafe)  # 12:00 at the cafe
+    frozen_clock.current = NOON_NY + timedelta(minutes=30)
+    (later,) = _meetings(actions.check_in(b, cafe))  # 12:30: their first meeting, so far
+    assert later["first_time"] is True and later.get("replaces_first_meeting_id") is None
+    # b's phone was offline at the park at 09:30; it replays at 13:00
+    frozen_clock.current = NOON_NY + timedelta(hours=1)
+    replay = (NOON_NY - timedelta(hours=2, minutes=30)).isoformat()
+    response = actions.check_in(b, park, client_time=replay)
+    (earlier,) = _meetings(response)
+    assert earlier["first_time"] is True and earlier["points"] == 50
+    assert earlier.get("replaces_first_meeting_id") == later["meeting_id"]
+    assert response.json["rewards"]["points"] == 5 + 10 + 50
+    for user in (a, b):
+        mine = {m["id"]: m["first_time"] for m in _my_meetings(client, user)}
+        assert mine == {earlier["meeting_id"]: True, later["meeting_id"]: False}
+        contact = _contact(client, user)
+        assert contact["first_met_at"] == (NOON_NY - timedelta(hours=2, minutes=30)).isoformat()
+        assert contact["meetings"] == 2
+        ledger = _ledger(app, user)
+        assert [r for r in ledger if "meeting" in r[0]] == [
+            ("first_meeting", 50),
+            ("first_meeting_moved", -40),
+            ("first_meeting", 50),
+        ]
+        me = client.get("/api/v1/me", headers=user["headers"]).json
+        # 2 check-ins with a first visit each (15 + 15), one first meeting and one later
+        assert me["points"] == sum(points for _, points in ledger) == 30 + 50 + 10

@@ -11,14 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from service import clock
 from service.database import db
 from service.models import PushDelivery
+from service.notifications.outbox import PUSH_CHANNEL
 from service.notifications.push import PushSettings, PushWorker, backoff_s
 from tests.conftest import TEST_DATABASE_URL, Actions, befriend, offset_point
-from tests.live import ROOT, Receiver, process_env
+from tests.live import ROOT, Receiver, process_env, wait_until
 
 HERE = (51.5074, -0.1278)  # London
 SECRET = "push-signing-secret"
@@ -221,6 +222,20 @@ def test_backoff_doubles_up_to_its_cap():
     assert backoff_s(3, 2.0, 30.0, 0.5) == 4.0
 
 
+def _listening(app) -> bool:
+    """Whether another connection to the test database is listening on the push channel."""
+    with db.state(app).engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND query = :listen"
+                ),
+                {"listen": f"LISTEN {PUSH_CHANNEL}"},
+            )
+        )
+
+
 def test_the_cli_worker_delivers_as_notifications_arrive(pushing, receiver, tmp_path: Path):
     gateway = receiver(200)
     env = process_env(
@@ -235,7 +250,7 @@ def test_the_cli_worker_delivers_as_notifications_arrive(pushing, receiver, tmp_
             [str(flask), "--app", "wsgi", "push-worker"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
     try:
-        time.sleep(2.0)  # listening
+        wait_until(lambda: _listening(pushing), "the worker to LISTEN", timeout_s=30)
         started = time.monotonic()
         queue_one(pushing)
         gateway.wait_for(1, timeout_s=10)
@@ -248,7 +263,8 @@ def test_the_cli_worker_delivers_as_notifications_arrive(pushing, receiver, tmp_
 
 
 def test_the_cli_worker_without_a_gateway_says_so(runner):
-    result = runner.invoke(args=["push-worker"])
+    # without a gateway the worker keeps running for its periodic chores: ask for one pass
+    result = runner.invoke(args=["push-worker", "--once"])
     assert result.exit_code == 0 and "PUSH_GATEWAY_URL is not set" in result.output
 
 

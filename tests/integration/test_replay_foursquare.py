@@ -1,19 +1,21 @@
 """Real check-ins replayed through the service agree with an independent SQL oracle."""
 
-import os
-
-import pytest
-
 from bench import replay_foursquare
+from scripts.prepare_db import sibling_database
+from tests.conftest import TEST_DATABASE_URL
+from tests.live import required
 
-REPLAY_URL = os.environ.get(
-    "TEST_REPLAY_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_test_replay"
-)
+# rebuilt each run: named after the test database (irl_test → irl_test_replay)
+REPLAY_URL = sibling_database(TEST_DATABASE_URL, "_replay")
 
 
-@pytest.mark.skipif(
-    not (replay_foursquare.data_dir() / "foursquare_nyc").exists(),
-    reason="shared Foursquare data not present",
+def test_the_replay_database_is_named_after_the_test_database():
+    assert REPLAY_URL.rsplit("/", 1)[1] == TEST_DATABASE_URL.rsplit("/", 1)[1] + "_replay"
+
+
+@required(
+    (replay_foursquare.data_dir() / "foursquare_nyc").exists(),
+    f"shared Foursquare data not present in {replay_foursquare.data_dir()}",
 )
 def test_meetings_on_real_checkins_match_the_oracle():
     figures = replay_foursquare.run(REPLAY_URL, limit=1000)
