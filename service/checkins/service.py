@@ -91,7 +91,7 @@ def check_in(
     """Store a check-in (never refused for looking implausible) and what it earned."""
     effective_time(client_time, clock.now())  # refuse a bad client_time before any lock
     position = LatLon(**location)
-    venue = venues.get(db_session=db_session, venue_id=venue_id)
+    venue = venues.get(db_session=db_session, venue_id=venue_id, key_share=True)
     can_meet = not private and user.location_sharing != "off"
     if can_meet:
         pairs.lock_pairs(db_session, user.id, pairs.mutual_contact_ids(db_session, user.id))

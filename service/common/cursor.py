@@ -53,11 +53,24 @@ def decode(cursor: str | None, *types: type) -> tuple | None:
 
 
 def _coerce(value, kind: type):
+    if kind is str and isinstance(value, str) and not _storable(value):
+        raise ValueError
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError
     return value
+
+
+def _storable(text: str) -> bool:
+    """False for text PostgreSQL cannot take: NUL bytes or lone UTF-16 surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 MAX_ID = 2**63 - 1
@@ -78,6 +91,14 @@ def decode_id(text: str | None) -> int | None:
         return None
     check_range(values[0], 1, MAX_ID)
     return values[0]
+
+
+def decode_triple(text: str | None) -> tuple[str, str, int] | None:
+    """A ``(group, sort key, id)`` cursor, the id within bigint; 422 otherwise."""
+    values = decode(text, str, str, int)
+    if values is not None:
+        check_range(values[2], 1, MAX_ID)
+    return values
 
 
 def decode_time_keyset(text: str | None) -> tuple[datetime, int] | None:

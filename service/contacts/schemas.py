@@ -1,10 +1,12 @@
 """Schemas for contacts and contact imports."""
 
-from marshmallow import fields, validate
+from marshmallow import fields, post_dump, validate
 
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.importers import MAX_HANDLES
 from service.models.social import NETWORKS
+
+MATCHED_SHOWN = 100  # an import of 5,000 handles answers at most this many by name
 
 
 class ContactImportSchema(StrictSchema):
@@ -42,10 +44,22 @@ class ImportResultSchema(StrictSchema):
     """Which handles are IRL users; the rest are remembered until their owners join."""
 
     network = fields.String()
-    matched = fields.List(fields.Nested(MatchSchema))
-    matched_count = fields.Integer()
+    matched = fields.List(
+        fields.Nested(MatchSchema),
+        metadata={
+            "description": f"The first {MATCHED_SHOWN} matches by IRL handle (all of them are "
+            "followed); matched_count says how many there are, GET /me/contacts lists them"
+        },
+    )
+    matched_count = fields.Integer(metadata={"description": "Every match, shown or not"})
     unmatched_count = fields.Integer()
     invalid_count = fields.Integer(metadata={"description": "Lines that are not handles"})
+
+    @post_dump
+    def _cap_matched(self, data, **_kwargs):
+        if "matched" in data:
+            data["matched"] = data["matched"][:MATCHED_SHOWN]
+        return data
 
 
 class FollowSchema(StrictSchema):

@@ -10,9 +10,9 @@ from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.geojson import documented, feature_collection, wants_geojson
 from service.common.json_body import as_json
-from service.common.schemas import MAX_ID
+from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
-from service.events import service
+from service.events import nearby, service
 from service.events.schemas import (
     AttendeesSchema,
     ConversionSchema,
@@ -55,7 +55,7 @@ class NearbyEvents(MethodView):
         start, end = service.default_window(args.get("from_"), args.get("to"), clock.now())
         (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
         cursor.check_range(offset, 0, MAX_OFFSET)
-        items = service.nearby(
+        items = nearby.nearby(
             db_session=db.reader,
             viewer_id=current_user_id(),
             position=LatLon(args["lat"], args["lon"]),
@@ -125,13 +125,21 @@ class EventRsvp(MethodView):
 @blp.route(f"{EVENT}/attendees")
 class EventAttendees(MethodView):
     @authenticated(blp)
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, AttendeesSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
-    def get(self, event_id):
-        """Who is coming: my contacts by name, everyone else only as counts"""
-        return service.attendees(
-            db_session=db.session, viewer_id=current_user_id(), event_id=event_id
+    def get(self, args, event_id):
+        """Who is coming: my contacts by name (paged), everyone else only as counts"""
+        after = cursor.decode_triple(args.get("cursor"))
+        page = service.attendees(
+            db_session=db.session,
+            viewer_id=current_user_id(),
+            event_id=event_id,
+            limit=args["limit"],
+            after=after,
         )
+        next_key = page.pop("next_key")
+        return {**page, "next_cursor": cursor.encode(*next_key) if next_key else None}
 
 
 @blp.route(f"{EVENT}/conversion")

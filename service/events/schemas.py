@@ -127,8 +127,9 @@ class AttendeeSchema(StrictSchema):
     status = fields.String()
 
 
-class AttendeesSchema(StrictSchema):
-    """My contacts by name; everyone else only as counts."""
+class AttendeesSchema(PageSchema):
+    """My contacts by name, a page at a time (by status, then handle); everyone else only
+    as counts (``others`` and ``total`` are the whole event's, on every page)."""
 
     contacts = fields.List(fields.Nested(AttendeeSchema))
     others = fields.Nested(CountsSchema)

@@ -1,19 +1,18 @@
-"""Event use cases: create, read, edit, delete, RSVP, attendees, nearby, conversion."""
+"""Event use cases: create, read, edit, delete, RSVP, attendees, conversion (nearby:
+``service.events.nearby``)."""
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from sqlalchemy import BigInteger, DateTime, Float, Integer, bindparam, delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
-from geo.events import overlaps
 from service.admin import audit
-from service.common.nearest import nearest_rows
 from service.errors import DomainError, Forbidden, NotFound
 from service.events import conversion as converted
+from service.events.schemas import MAX_DURATION
 from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
 from service.presence import visibility
 from service.venues import service as venues
@@ -100,6 +99,11 @@ def update(*, db_session: Session, user: User, event_id: int, changes: dict) -> 
             "ends_at must be after starts_at.",
             errors={"json": {"ends_at": ["Must be after starts_at."]}},
         )
+    if ends - starts > MAX_DURATION:
+        raise DomainError(
+            "An event lasts at most 31 days; move starts_at and ends_at together.",
+            errors={"json": {"ends_at": ["An event lasts at most 31 days."]}},
+        )
     for key, value in changes.items():
         setattr(event, key, value)
     db_session.flush()
@@ -134,130 +138,44 @@ def _counts(rows) -> dict:
     return counts
 
 
-def attendees(*, db_session: Session, viewer_id: int, event_id: int) -> dict:
-    """My contacts' answers by name (unless they share no location); others as counts."""
+def attendees(
+    *, db_session: Session, viewer_id: int, event_id: int, limit: int, after: tuple | None
+) -> dict:
+    """My contacts' answers by name (unless they share no location), a page of them by
+    (status, handle) after the ``after`` key; everyone else as counts."""
     _load(db_session, event_id)
-    named = db_session.execute(
-        select(User.handle, User.display_name, Rsvp.status)
+    order = (Rsvp.status, func.lower(User.handle), User.id)
+    query = (
+        select(User.handle, User.display_name, Rsvp.status, order[1].label("key"), User.id)
         .join(Rsvp, Rsvp.user_id == User.id)
         .join(Relationship, visibility.mutual(viewer_id, User.id))
         .where(Rsvp.event_id == event_id, visibility.sharing(User))
-        .order_by(Rsvp.status, func.lower(User.handle))
-    ).all()
+    )
+    everyone = query.subquery()
+    named_total = _counts(
+        db_session.execute(
+            select(everyone.c.status, func.count()).group_by(everyone.c.status)
+        ).all()
+    )
+    if after is not None:
+        query = query.where(tuple_(*order) > tuple_(*after))
+    page = db_session.execute(query.order_by(*order).limit(limit + 1)).all()
     total = _counts(
         db_session.execute(
             select(Rsvp.status, func.count()).where(Rsvp.event_id == event_id).group_by(Rsvp.status)
         ).all()
     )
-    others = dict(total)
-    for row in named:
-        others[row.status] -= 1
+    others = {status: total[status] - named_total[status] for status in total}
+    last = page[limit - 1] if len(page) > limit else None
     return {
         "contacts": [
             {"user": {"handle": r.handle, "display_name": r.display_name}, "status": r.status}
-            for r in named
+            for r in page[:limit]
         ],
         "others": others,
         "total": total,
+        "next_key": None if last is None else (last.status, last.key, last.id),
     }
-
-
-@lru_cache(maxsize=2)
-def _nearby_statement(knn: bool):
-    """The nearest events picked by id first (KNN on the (location, period) GiST index,
-    bounded by ST_DWithin and the window; exact distance when ``knn`` is False), and only
-    those few joined to their venue and organiser. Built once per ``knn`` with bound
-    parameters (lat, lon, r, start, end, limit, offset, viewer): building it cost ~1 ms
-    a call."""
-    here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
-    window = DateTime(timezone=True)
-    nearest = (
-        select(Event.id, geosql.distance_m(Event.location, here).label("distance_m"))
-        .where(
-            geosql.within_m(Event.location, here, bindparam("r", type_=Float)),
-            overlaps(
-                Event.period, bindparam("start", type_=window), bindparam("end", type_=window)
-            ),
-        )
-        .order_by(geosql.nearest_first(Event.location, here, knn))
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
-        .subquery()
-    )
-    contacts = (
-        select(Relationship.other_id)
-        .join(User, User.id == Relationship.other_id)
-        .where(visibility.mutual(bindparam("viewer", type_=BigInteger)), visibility.sharing(User))
-    )
-    going = (
-        select(func.count())
-        .where(Rsvp.event_id == Event.id, Rsvp.status == "going", Rsvp.user_id.in_(contacts))
-        .scalar_subquery()
-    )
-    return (
-        select(
-            Event.id,
-            Event.title,
-            Event.description,
-            Event.tags,
-            Event.starts_at,
-            Event.ends_at,
-            geosql.latitude(Event.location).label("lat"),
-            geosql.longitude(Event.location).label("lon"),
-            Venue.id.label("venue_id"),
-            *venues.VIEW_COLUMNS,
-            User.handle,
-            User.display_name,
-            nearest.c.distance_m,
-            going.label("contacts_going"),
-        )
-        .join(nearest, nearest.c.id == Event.id)
-        .join(Venue, Venue.id == Event.venue_id)
-        .join(User, User.id == Event.organiser_id)
-    )
-
-
-def nearby(
-    *,
-    db_session: Session,
-    viewer_id: int,
-    position: LatLon,
-    radius_m: float,
-    start: datetime,
-    end: datetime,
-    limit: int,
-    offset: int,
-) -> list[dict]:
-    """Events overlapping [start, end) within the radius, nearest first, each with how many
-    of my contacts are going."""
-    params = {
-        "lat": position.lat,
-        "lon": position.lon,
-        "r": radius_m,
-        "start": start,
-        "end": end,
-        "limit": limit,
-        "offset": offset,
-        "viewer": viewer_id,
-    }
-    rows = nearest_rows(db_session, _nearby_statement, params)
-    items = [
-        {
-            "id": r.id,
-            "title": r.title,
-            "description": r.description,
-            "tags": r.tags,
-            "starts_at": r.starts_at,
-            "ends_at": r.ends_at,
-            "location": {"lat": r.lat, "lon": r.lon},
-            "venue": venues.view(r, r.venue_id, r.lat, r.lon),
-            "organiser": {"handle": r.handle, "display_name": r.display_name},
-            "distance_m": round(r.distance_m, 1),
-            "contacts_going": r.contacts_going,
-        }
-        for r in rows
-    ]
-    return sorted(items, key=lambda item: (item["distance_m"], item["id"]))
 
 
 def conversion(*, db_session: Session, user: User, event_id: int) -> dict:

@@ -3,9 +3,10 @@
 from flask.views import MethodView
 
 from service.auth.tokens import current_user
+from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.schemas import MAX_ID
+from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.staff import service
 from service.staff.schemas import (
@@ -25,15 +26,26 @@ def _errors(view):
     return blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")(view)
 
 
+def _page(items: list[dict], limit: int, encoded: str | None) -> dict:
+    """A page of people by handle, after the handle in the cursor (a venue's staff is
+    a few dozen people: read whole, handed out ``limit`` at a time)."""
+    (after,) = cursor.decode(encoded, str) or ("",)
+    rest = sorted((item for item in items if item["handle"] > after), key=lambda i: i["handle"])
+    page = rest[:limit]
+    more = len(rest) > limit
+    return {"items": page, "next_cursor": cursor.encode(page[-1]["handle"]) if more else None}
+
+
 @blp.route(VENUE)
 class Staff(MethodView):
     @authenticated(blp)
     @_errors
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, StaffListSchema)
-    def get(self, venue_id):
-        """The venue's staff and open invitations"""
+    def get(self, args, venue_id):
+        """The venue's staff and open invitations, by handle"""
         items = service.list_staff(db_session=db.session, user=current_user(), venue_id=venue_id)
-        return {"items": items, "next_cursor": None}
+        return _page(items, args["limit"], args.get("cursor"))
 
 
 @blp.route(f"{VENUE}/<string:handle>")
@@ -63,11 +75,18 @@ class StaffMember(MethodView):
 @blp.route("/me/staff-invitations")
 class MyInvitations(MethodView):
     @authenticated(blp)
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, InvitationListSchema)
-    def get(self):
+    def get(self, args):
         """Venues that invited me to be listed as their staff"""
-        items = service.my_invitations(db_session=db.session, user=current_user())
-        return {"items": items, "next_cursor": None}
+        items, last = service.my_invitations(
+            db_session=db.session,
+            user=current_user(),
+            limit=args["limit"],
+            after=cursor.decode_time_keyset(args.get("cursor")),
+        )
+        next_cursor = cursor.encode(last[0].isoformat(), last[1]) if last else None
+        return {"items": items, "next_cursor": next_cursor}
 
 
 @blp.route(f"{INVITATION}/accept")

@@ -2,7 +2,7 @@
 
 from marshmallow import fields
 
-from service.common.schemas import StrictSchema
+from service.common.schemas import PageSchema, StrictSchema
 
 
 class StaffMemberSchema(StrictSchema):
@@ -15,11 +15,10 @@ class StaffMemberSchema(StrictSchema):
     accepted_at = fields.DateTime(allow_none=True)
 
 
-class StaffListSchema(StrictSchema):
-    """Everyone the owner invited (a short list, not paged)."""
+class StaffListSchema(PageSchema):
+    """Everyone the owner invited, by handle, a page at a time."""
 
     items = fields.List(fields.Nested(StaffMemberSchema))
-    next_cursor = fields.String(allow_none=True, metadata={"description": "always null"})
 
 
 class VenueRefSchema(StrictSchema):
@@ -40,8 +39,7 @@ class InvitationSchema(StrictSchema):
     decided_at = fields.DateTime(allow_none=True)
 
 
-class InvitationListSchema(StrictSchema):
-    """My staff invitations, newest first (a short list, not paged)."""
+class InvitationListSchema(PageSchema):
+    """My staff invitations, newest first."""
 
     items = fields.List(fields.Nested(InvitationSchema))
-    next_cursor = fields.String(allow_none=True, metadata={"description": "always null"})

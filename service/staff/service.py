@@ -5,7 +5,7 @@ the moment they accept, so naming someone never changes past figures. Any change
 touches an accepted member re-decides the venue's mayor.
 """
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -94,15 +94,23 @@ def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> No
         award.redecide_mayor(db_session=db_session, venue=venue, now=clock.now())
 
 
-def my_invitations(*, db_session: Session, user: User) -> list[dict]:
-    """Every venue that invited me, and what I answered."""
-    rows = db_session.execute(
+def my_invitations(
+    *, db_session: Session, user: User, limit: int, after: tuple | None
+) -> tuple[list[dict], tuple | None]:
+    """Venues that invited me, newest first (keyset on invited_at, id)."""
+    query = (
         select(VenueStaff, Venue.name)
         .join(Venue, Venue.id == VenueStaff.venue_id)
         .where(VenueStaff.user_id == user.id)
         .order_by(VenueStaff.invited_at.desc(), VenueStaff.id.desc())
-    ).all()
-    return [_invitation(row.VenueStaff, row.name) for row in rows]
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(tuple_(VenueStaff.invited_at, VenueStaff.id) < tuple_(*after))
+    rows = db_session.execute(query).all()
+    last = rows[limit - 1].VenueStaff if len(rows) > limit else None
+    items = [_invitation(row.VenueStaff, row.name) for row in rows[:limit]]
+    return items, ((last.invited_at, last.id) if last else None)
 
 
 def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool) -> dict:

@@ -13,7 +13,7 @@ from service.common.json_body import as_json
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.idempotency import idempotent
-from service.venues import service
+from service.venues import edits, service
 from service.venues.schemas import (
     NearbyVenueSchema,
     NearbyVenuesPageSchema,
@@ -81,8 +81,12 @@ class VenueById(MethodView):
     @blp.alt_response(403, response="DEFAULT_ERROR", description="Not yours to change")
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
     def patch(self, changes, venue_id):
-        """Change a venue (its owner, its creator before a claim, or an admin)"""
-        venue = service.update(
+        """Change a venue (owner, admin, or its creator until claimed or visited)
+
+        Its creator may change it until it is claimed or someone else has checked in
+        there. Once it has check-ins, a move to another time zone is refused (422).
+        """
+        venue = edits.update(
             db_session=db.session, user=current_user(), venue_id=venue_id, changes=changes
         )
         db.session.commit()
@@ -93,6 +97,6 @@ class VenueById(MethodView):
     @blp.alt_response(403, response="DEFAULT_ERROR", description="Not yours to delete")
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")
     def delete(self, venue_id):
-        """Delete a venue (its check-in history is kept)"""
-        service.delete(db_session=db.session, user=current_user(), venue_id=venue_id)
+        """Delete a venue (same rights as a change; its check-in history is kept)"""
+        edits.delete(db_session=db.session, user=current_user(), venue_id=venue_id)
         db.session.commit()

@@ -1,6 +1,5 @@
 """Venue use cases: create, read, edit, delete, nearby search."""
 
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from geoalchemy2.shape import to_shape
@@ -10,8 +9,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.timezones import timezone_at
-from service.admin import audit
-from service.common.nearest import nearest_rows
+from service.common.nearest import distance_dm, nearest_rows, page_reach
 from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
@@ -76,24 +74,21 @@ def create(
     return to_dict(venue, position)
 
 
-def get(*, db_session: Session, venue_id: int, for_update: bool = False) -> Venue:
-    """A live venue by id; 404 if unknown or deleted."""
+def get(
+    *, db_session: Session, venue_id: int, for_update: bool = False, key_share: bool = False
+) -> Venue:
+    """A live venue by id; 404 if unknown or deleted. ``key_share``: hold it as the
+    check-in's foreign key will anyway (FOR KEY SHARE), so a move of the venue waits for
+    the check-in, or the check-in reads the moved venue."""
     query = select(Venue).where(Venue.id == venue_id, Venue.deleted_at.is_(None))
     if for_update:
         query = query.with_for_update()
+    elif key_share:
+        query = query.with_for_update(read=True, key_share=True)
     venue = db_session.scalars(query).first()
     if venue is None:
         raise NotFound("No such venue.")
     return venue
-
-
-def can_edit(user: User, venue: Venue) -> bool:
-    """Admins; the owner once claimed; the creator until then."""
-    if user.is_admin:
-        return True
-    if venue.owner_id is not None:
-        return venue.owner_id == user.id
-    return venue.created_by == user.id
 
 
 def get_managed(*, db_session: Session, user: User, venue_id: int) -> Venue:
@@ -113,85 +108,48 @@ def acting_as_admin(user: User, venue: Venue) -> bool:
     return rights != user.id
 
 
-def update(*, db_session: Session, user: User, venue_id: int, changes: dict) -> dict:
-    """Edit a venue (owner, creator before a claim, or admin)."""
-    venue = get(db_session=db_session, venue_id=venue_id, for_update=True)
-    if not can_edit(user, venue):
-        raise Forbidden(
-            "Only the venue's owner (or its creator before it is claimed) can change it."
-        )
-    position = None
-    if "location" in changes:
-        position = LatLon(**changes.pop("location"))
-        venue.location = geosql.point(position)
-        venue.timezone = timezone_at(position)
-    for key, value in changes.items():
-        setattr(venue, key, value.strip() if isinstance(value, str) else value)
-    if acting_as_admin(user, venue):
-        audit.record(
-            db_session,
-            admin_id=user.id,
-            action="venue.update",
-            target_type="venue",
-            target_id=venue.id,
-            details={"fields": sorted(changes) + (["location"] if position else [])},
-        )
-    db_session.flush()
-    return to_dict(venue, position)
-
-
-def delete(*, db_session: Session, user: User, venue_id: int) -> None:
-    """Hide a venue from search and lookups, keeping its check-in history."""
-    venue = get(db_session=db_session, venue_id=venue_id, for_update=True)
-    if not can_edit(user, venue):
-        raise Forbidden(
-            "Only the venue's owner (or its creator before it is claimed) can delete it."
-        )
-    venue.deleted_at = datetime.now(UTC)
-    if acting_as_admin(user, venue):
-        audit.record(
-            db_session,
-            admin_id=user.id,
-            action="venue.delete",
-            target_type="venue",
-            target_id=venue.id,
-        )
-    db_session.flush()
-
-
 @lru_cache(maxsize=8)
 def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
     """The nearby query with bound parameters, built once per filter combination.
 
     The GiST index serves the KNN order (``<->``) inside the radius' box and stops after
-    ``offset + limit`` rows; the outer query keeps those within the radius on the
-    spheroid, nearest first by exact distance, and skips ``offset``.
+    ``offset + limit`` rows; how far the farthest of those lies bounds the page (see
+    ``service.common.nearest``). The venues within that bound and the radius are sorted
+    by ``(distance_dm, id)`` and the page is cut from that order, so pages never overlap.
     """
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
     radius = bindparam("radius", type_=Float)
     offset = bindparam("offset", type_=Integer)
-    inner = (
+    limit = bindparam("limit", type_=Integer)
+    key = distance_dm(Venue.location, here)
+    live = [Venue.deleted_at.is_(None)]
+    if with_category:
+        live.append(func.lower(Venue.category) == bindparam("category"))
+    if with_q:
+        live.append(Venue.name.ilike(bindparam("pattern"), escape="\\"))
+    reach = (
+        select(key.label("key"))
+        .where(*live, geosql.in_radius_box(Venue.location, here, radius))
+        .order_by(geosql.nearest_first(Venue.location, here, knn))
+        .limit(limit + offset)
+        .subquery()
+    )
+    return (
         select(
             Venue.id,
             *VIEW_COLUMNS,
             geosql.latitude(Venue.location).label("lat"),
             geosql.longitude(Venue.location).label("lon"),
-            geosql.distance_m(Venue.location, here).label("distance_m"),
+            key.label("distance_dm"),
         )
-        .where(Venue.deleted_at.is_(None), geosql.in_radius_box(Venue.location, here, radius))
-        .order_by(geosql.nearest_first(Venue.location, here, knn))
-        .limit(bindparam("limit", type_=Integer) + offset)
-    )
-    if with_category:
-        inner = inner.where(func.lower(Venue.category) == bindparam("category"))
-    if with_q:
-        inner = inner.where(Venue.name.ilike(bindparam("pattern"), escape="\\"))
-    sub = inner.subquery()
-    return (
-        select(sub)
-        .where(sub.c.distance_m <= radius)
-        .order_by(sub.c.distance_m, sub.c.id)
+        .where(
+            *live,
+            geosql.within_m(Venue.location, here, page_reach(reach.c.key, radius)),
+            geosql.distance_m(Venue.location, here) <= radius,
+        )
+        .order_by(key, Venue.id)
         .offset(offset)
+        .limit(limit)
     )
 
 
@@ -205,7 +163,8 @@ def nearby(
     category: str | None = None,
     q: str | None = None,
 ) -> list[dict]:
-    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m``."""
+    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m`` (ties
+    by id: pages of one search never overlap)."""
     params = {
         "lat": position.lat,
         "lon": position.lon,
@@ -220,7 +179,7 @@ def nearby(
     rows = nearest_rows(
         db_session, lambda knn: _nearby_statement(bool(category), bool(q), knn), params
     )
-    return [{**view(r, r.id, r.lat, r.lon), "distance_m": round(r.distance_m, 1)} for r in rows]
+    return [{**view(r, r.id, r.lat, r.lon), "distance_m": r.distance_dm / 10} for r in rows]
 
 
 def _escape_like(text: str) -> str:

@@ -1,0 +1,130 @@
+"""Events near a position overlapping a time window, nearest first, in stable pages."""
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, DateTime, Float, Integer, bindparam, func, select
+from sqlalchemy.orm import Session
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from geo.events import overlaps
+from service.common.nearest import distance_dm, nearest_rows, page_reach
+from service.models import Event, Relationship, Rsvp, User, Venue
+from service.presence import visibility
+from service.venues import service as venues
+
+
+@lru_cache(maxsize=2)
+def _nearby_statement(knn: bool):
+    """The nearest events picked by id first, and only those few joined to their venue
+    and organiser. Built once per ``knn`` with bound parameters (lat, lon, r, start, end,
+    limit, offset, viewer): building it cost ~1 ms a call.
+
+    The KNN scan of the (location, period) GiST index (exact distance when ``knn`` is
+    False), bounded by the radius' box (``geosql.in_radius_box``: bounded by ST_DWithin,
+    whose rows PostGIS underestimates, it became a bitmap scan sorting every event in the
+    radius, 40 ms against 1 ms on 20 k events) and the window, finds ``offset + limit``
+    events; how far the farthest lies bounds the page (``service.common.nearest``), which
+    is cut from the events within that bound and the radius, sorted by ``(distance_dm,
+    id)``. Events at deleted venues are left out."""
+    here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
+    window = DateTime(timezone=True)
+    radius = bindparam("r", type_=Float)
+    offset = bindparam("offset", type_=Integer)
+    key = distance_dm(Event.location, here)
+    live = (
+        overlaps(Event.period, bindparam("start", type_=window), bindparam("end", type_=window)),
+        # a probe of the venue's primary key per event the KNN scan yields: as a join,
+        # PostgreSQL planned a scan of every venue against its (underestimated) events
+        select(Venue.deleted_at).where(Venue.id == Event.venue_id).scalar_subquery().is_(None),
+    )
+    reach = (
+        select(key.label("key"))
+        .where(geosql.in_radius_box(Event.location, here, radius), *live)
+        .order_by(geosql.nearest_first(Event.location, here, knn))
+        .limit(bindparam("limit", type_=Integer) + offset)
+        .subquery()
+    )
+    nearest = (
+        select(Event.id, key.label("distance_dm"))
+        .where(geosql.within_m(Event.location, here, page_reach(reach.c.key, radius)), *live)
+        .order_by(key, Event.id)
+        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    contacts = (
+        select(Relationship.other_id)
+        .join(User, User.id == Relationship.other_id)
+        .where(visibility.mutual(bindparam("viewer", type_=BigInteger)), visibility.sharing(User))
+    )
+    going = (
+        select(func.count())
+        .where(Rsvp.event_id == Event.id, Rsvp.status == "going", Rsvp.user_id.in_(contacts))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Event.id,
+            Event.title,
+            Event.description,
+            Event.tags,
+            Event.starts_at,
+            Event.ends_at,
+            geosql.latitude(Event.location).label("lat"),
+            geosql.longitude(Event.location).label("lon"),
+            Venue.id.label("venue_id"),
+            *venues.VIEW_COLUMNS,
+            User.handle,
+            User.display_name,
+            nearest.c.distance_dm,
+            going.label("contacts_going"),
+        )
+        .join(nearest, nearest.c.id == Event.id)
+        .join(Venue, Venue.id == Event.venue_id)
+        .join(User, User.id == Event.organiser_id)
+        .order_by(nearest.c.distance_dm, Event.id)
+    )
+
+
+def nearby(
+    *,
+    db_session: Session,
+    viewer_id: int,
+    position: LatLon,
+    radius_m: float,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    offset: int,
+) -> list[dict]:
+    """Events overlapping [start, end) within the radius, nearest first (ties by id:
+    pages of one search never overlap), each with how many of my contacts are going."""
+    params = {
+        "lat": position.lat,
+        "lon": position.lon,
+        "r": radius_m,
+        "start": start,
+        "end": end,
+        "limit": limit,
+        "offset": offset,
+        "viewer": viewer_id,
+    }
+    rows = nearest_rows(db_session, _nearby_statement, params)
+    return [
+        {
+            "id": r.id,
+            "title": r.title,
+            "description": r.description,
+            "tags": r.tags,
+            "starts_at": r.starts_at,
+            "ends_at": r.ends_at,
+            "location": {"lat": r.lat, "lon": r.lon},
+            "venue": venues.view(r, r.venue_id, r.lat, r.lon),
+            "organiser": {"handle": r.handle, "display_name": r.display_name},
+            "distance_m": r.distance_dm / 10,
+            "contacts_going": r.contacts_going,
+        }
+        for r in rows
+    ]
