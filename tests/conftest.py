@@ -167,6 +167,17 @@ def frozen_clock(monkeypatch):
     return Clock(monkeypatch)
 
 
+PINNED_AT = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)  # a Wednesday, 12:00 in New York
+
+
+@pytest.fixture
+def pinned_clock(frozen_clock):
+    """``frozen_clock`` set to ``PINNED_AT``: noon in New York (17:00 in London), hours
+    from any local midnight, night-time badge or DST change, whenever the test runs."""
+    frozen_clock.current = PINNED_AT
+    return frozen_clock
+
+
 class Actions:
     """Short helpers for the requests most tests need."""
 

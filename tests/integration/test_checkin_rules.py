@@ -16,6 +16,13 @@ def _offset(origin, metres, azimuth=90.0):
     return point["lat2"], point["lon2"]
 
 
+@pytest.fixture(autouse=True)
+def noon(pinned_clock):
+    """Every rule here is judged at noon in New York: a check-in an hour later must not land
+    on a new local day (streak and mayorship points) because the test ran at 23:30."""
+    return pinned_clock
+
+
 @pytest.fixture
 def user(actions):
     return actions.register()

@@ -14,10 +14,10 @@ import httpx
 import psycopg
 import pytest
 
-from tests.live import ROOT, free_port, process_env, running_api
+from tests.live import ROOT, free_port, process_env, required, running_api, wait_until
 from tests.private_cluster import PrivateCluster, available
 
-pytestmark = pytest.mark.skipif(not available(), reason="needs root to run a private cluster")
+pytestmark = required(available(), "needs root, runuser and PostgreSQL 15's initdb")
 JWT_SECRET = "fault-secret-" + "z" * 40
 CLIENTS = 6
 DOWN_S = 3.0
@@ -100,6 +100,15 @@ def _setup(base: str) -> list[Phone]:
     return phones
 
 
+def _readiness(base: str, status: int) -> httpx.Response | None:
+    """``/readyz``'s answer when it has ``status``, else None."""
+    try:
+        response = httpx.get(f"{base}/readyz", timeout=10)
+    except httpx.HTTPError:
+        return None
+    return response if response.status_code == status else None
+
+
 def test_a_crash_under_load_loses_no_acknowledged_checkin(cluster, tmp_path):
     env = process_env(
         cluster.url,
@@ -115,20 +124,23 @@ def test_a_crash_under_load_loses_no_acknowledged_checkin(cluster, tmp_path):
         threads = [threading.Thread(target=p.run, args=(stop,)) for p in phones]
         for thread in threads:
             thread.start()
-        time.sleep(3.0)
+        wait_until(lambda: all(len(p.acknowledged) >= 3 for p in phones), "load before")
         before = sum(len(p.acknowledged) for p in phones)
         cluster.stop("immediate")  # a crash: no checkpoint, recovery from WAL
-        time.sleep(0.5)
-        down = httpx.get(f"{base}/readyz", timeout=10)
-        time.sleep(DOWN_S)
+        down = wait_until(lambda: _readiness(base, 503), "/readyz to report the outage")
+        wait_until(lambda: any(p.statuses.get(503) for p in phones), "a phone to see a 503")
+        time.sleep(DOWN_S)  # the outage itself: the database stays down this long
         restarted = cluster.start()
-        time.sleep(6.0)
+        wait_until(
+            lambda: all(any(t > restarted for t in p.answered_at) for p in phones),
+            "every phone to be answered 201 after the restart",
+        )
         stop.set()
         for thread in threads:
             thread.join(90)
         for phone in phones:
             phone.client.close()
-        up = httpx.get(f"{base}/readyz", timeout=10)
+        up = wait_until(lambda: _readiness(base, 200), "/readyz to be ready again")
     statuses: dict = {}
     for phone in phones:
         for status, count in phone.statuses.items():

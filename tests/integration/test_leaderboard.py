@@ -6,6 +6,12 @@ from geographiclib.geodesic import Geodesic
 WGS84 = Geodesic.WGS84
 
 
+@pytest.fixture(autouse=True)
+def noon(pinned_clock):
+    """Noon in New York: check-ins minutes apart stay on one local day (no streak bonus)."""
+    return pinned_clock
+
+
 def _spot(index):
     point = WGS84.Direct(40.7306, -73.9866, 90, 300 * index)
     return point["lat2"], point["lon2"]

@@ -14,10 +14,10 @@ import pytest
 from service import create_app
 from service.database import db
 from tests.conftest import Actions
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, required
 from tests.private_cluster import PrivateCluster, available
 
-pytestmark = pytest.mark.skipif(not available(), reason="needs root to run private clusters")
+pytestmark = required(available(), "needs root, runuser and PostgreSQL 15's initdb")
 
 
 def _sql(cluster: PrivateCluster, query: str):
