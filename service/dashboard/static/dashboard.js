@@ -3,16 +3,49 @@
 
 const API = "/api/v1";
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const state = { token: sessionStorage.getItem("irl-token"), charts: {} };
+const state = {
+  token: sessionStorage.getItem("irl-token"),
+  refresh: sessionStorage.getItem("irl-refresh"),
+  charts: {},
+};
 window.irlDashboard = state; // tests look at the charts drawn
 
 const $ = (id) => document.getElementById(id);
 
-async function api(path, options = {}) {
+function keep(tokens) {
+  state.token = tokens.access_token;
+  state.refresh = tokens.refresh_token;
+  sessionStorage.setItem("irl-token", state.token);
+  sessionStorage.setItem("irl-refresh", state.refresh);
+}
+
+let refreshing = null; // one refresh at a time: a refresh token works once
+async function refreshTokens() {
+  if (!state.refresh) return false;
+  refreshing ??= fetch(`${API}/auth/refresh`, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: state.refresh }),
+  })
+    .then(async (response) => {
+      if (!response.ok) return false;
+      keep(await response.json());
+      return true;
+    })
+    .catch(() => false)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+async function api(path, options = {}, retried = false) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const response = await fetch(API + path, { ...options, headers });
   if (response.status === 401 && state.token) {
+    // the access token lives 15 minutes: renew it with the refresh token, once
+    if (!retried && (await refreshTokens())) return api(path, options, true);
     signOut("Your session has ended; sign in again.");
     throw new Error("signed out");
   }
@@ -28,7 +61,9 @@ async function json(path, options) {
 
 function signOut(message = "") {
   state.token = null;
+  state.refresh = null;
   sessionStorage.removeItem("irl-token");
+  sessionStorage.removeItem("irl-refresh");
   $("board").hidden = true;
   $("signout").hidden = true;
   $("signin").hidden = false;
@@ -45,8 +80,7 @@ async function signIn(event) {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ login: form.get("login"), password: form.get("password") }),
     });
-    state.token = body.access_token;
-    sessionStorage.setItem("irl-token", state.token);
+    keep(body);
     await openBoard();
   } catch (error) {
     $("signin-error").textContent = error.message;
@@ -57,13 +91,27 @@ async function openBoard() {
   $("signin").hidden = true;
   $("board").hidden = false;
   $("signout").hidden = false;
-  const venues = (await json("/me/venues?limit=100")).items;
+  const venues = await allVenues();
   const select = $("venue");
   select.replaceChildren(
     ...venues.map((venue) => new Option(`${venue.name} (#${venue.id})`, venue.id)),
   );
   $("no-venues").hidden = venues.length > 0;
   if (venues.length) await show();
+}
+
+async function allVenues() {
+  // every venue the owner has, page after page (an owner may have hundreds)
+  const venues = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: "100" });
+    if (cursor) query.set("cursor", cursor);
+    const page = await json(`/me/venues?${query}`);
+    venues.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return venues;
 }
 
 function statsPath(suffix = "") {
