@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.models import NotificationStream
 from service.notifications.stream_leases import STREAM_LOCKS, Leases, evict_beyond_limit
 from tests.conftest import TEST_DATABASE_URL, Actions, befriend, offset_point
-from tests.live import process_env, running_api
+from tests.live import process_env, running_api, wait_until
 
 HERE = (52.52, 13.405)  # Berlin
 JWT_SECRET = "test-secret-" + "x" * 40  # the test app's, so its tokens work here
@@ -151,8 +151,9 @@ def test_heartbeat_comments_keep_the_stream_alive(server, people):
     _actions, _a, b, _c = people
     stream = Stream(server, b["access_token"])
     try:
-        time.sleep(1.6)
-        assert stream.comments.count(": keep-alive") >= 2
+        wait_until(
+            lambda: stream.comments.count(": keep-alive") >= 2, "two heartbeats", timeout_s=10
+        )
     finally:
         stream.close()
 
