@@ -213,7 +213,11 @@ def push_worker(once: bool) -> None:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"push worker delivering to {cfg['PUSH_GATEWAY_URL']}")
+        click.echo(
+            f"push worker delivering to {cfg['PUSH_GATEWAY_URL']}"
+            if cfg["PUSH_GATEWAY_URL"]
+            else "push worker running its periodic chores (aged-out mayorships)"
+        )
         worker.run(stop)
     finally:
         worker.close()
