@@ -1,7 +1,7 @@
 """The one rule for whose whereabouts a viewer may see (PRODUCT.md, Privacy and Trust).
 
 A check-in is visible to a viewer when the two are mutual contacts, its author does not
-share ``off``, and it is not private. When a check-in acts on someone else — a meeting, a
+share ``off`` (now), and it was shared when made (not private, not made while ``off``). When a check-in acts on someone else — a meeting, a
 "nearby" notification — it must also be eligible (a too-far or probing check-in tells
 nobody anything). Every reader of whereabouts (feed, here, nearby contacts, one
 check-in, nearby notifications, meetings, the mayor's name, events, profiles) builds its
@@ -29,8 +29,10 @@ def sharing(user=User):
 
 
 def shown(checkin=Checkin):
-    """The check-in is one its author lets contacts see."""
-    return ~checkin.private
+    """The check-in is one its author let contacts see when making it: not private, and
+    not made while sharing ``off`` (``shared``; turning sharing back on later does not
+    reveal what was made while it was off)."""
+    return checkin.shared
 
 
 def acting(checkin=Checkin):

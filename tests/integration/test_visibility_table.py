@@ -105,3 +105,25 @@ def test_the_subject_always_sees_their_own(client, scene):
     h = world["subject"]["headers"]
     for checkin in world["checkins"].values():
         assert client.get(f"/api/v1/checkins/{checkin['id']}", headers=h).status_code == 200
+
+
+def test_turning_sharing_back_on_reveals_nothing_made_while_off(client, actions, friends):
+    """A person switches sharing off, checks in at a clinic, and switches back on: the
+    clinic visit stays hidden from contacts — feed, here, nearby, the check-in itself and
+    meetings."""
+    person, contact = friends(2)
+    client.patch("/api/v1/me", headers=person["headers"], json={"location_sharing": "off"})
+    clinic = actions.venue(person, *ORIGIN, name="Clinic")
+    visit = actions.check_in(person, clinic).json["checkin"]["id"]
+    client.patch("/api/v1/me", headers=person["headers"], json={"location_sharing": "exact"})
+    h = contact["headers"]
+    assert visit not in {i["id"] for i in client.get("/api/v1/feed", headers=h).json["items"]}
+    assert client.get(f"/api/v1/checkins/{visit}", headers=h).status_code == 404
+    assert client.get(f"/api/v1/venues/{clinic['id']}/here", headers=h).json["items"] == []
+    nearby = client.get(
+        "/api/v1/nearby/contacts",
+        headers=h,
+        query_string={"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 5000},
+    ).json["items"]
+    assert nearby == []
+    assert actions.check_in(contact, clinic).json["meetings"] == []
