@@ -1,7 +1,8 @@
 """Location side channels: staff by consent, token versions, bounded streams.
 
-- ``venue_staff`` becomes an invitation with an id and a status; only ``accepted``
-  staff are excluded, and only from ``accepted_at``. Existing listings were made without
+- ``venue_staff`` becomes an invitation with an id and a status; only staff who
+  accepted are excluded, and only from ``accepted_at`` — for good, even once they leave
+  (``ended``), so that leaving can never reveal their past visits. Existing listings were made without
   the person's consent, so they become open invitations.
 - ``users.token_version``: access tokens carry it; a password change or "sign out
   everywhere" bumps it and every older token is refused.
@@ -46,8 +47,8 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_venue_staff_status"),
         "venue_staff",
-        "status IN ('invited', 'accepted', 'declined') "
-        "AND (status = 'accepted') = (accepted_at IS NOT NULL)",
+        "status IN ('invited', 'accepted', 'declined', 'ended') "
+        "AND (status IN ('accepted', 'ended')) = (accepted_at IS NOT NULL)",
     )
 
     op.drop_constraint(op.f("ck_notifications_kind"), "notifications", type_="check")

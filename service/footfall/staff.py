@@ -3,8 +3,10 @@
 Only *accepted* staff are left out, and only from the first local hour that begins at or
 after they accepted (the rollup counts visits by the hour, and an hour that began before
 the acceptance may hold visits made before it): every visit before the acceptance still
-counts, and naming or accepting someone never changes a past figure. Invited and
-declined people count like anyone. The rollup itself keeps every visit; the staff rule
+counts, and naming or accepting someone never changes a past figure. Someone who leaves
+the staff stays left out from their acceptance on, so leaving never changes one either
+(their later visits there are not counted: an undercount of one person, the price of
+not revealing the staff period). Invited and declined people count like anyone. The rollup itself keeps every visit; the staff rule
 is applied when reading, the same way by both readers.
 """
 
@@ -12,12 +14,14 @@ from sqlalchemy import exists, func, select
 
 from service.models import VenueStaff
 
-ACCEPTED = "accepted"
+# staff who accepted, and those who left since: leaving must not change past figures
+ACCEPTED = ("accepted", "ended")
 
 
 def accepted(venue_id):
-    """Condition on ``VenueStaff``: accepted staff of ``venue_id``."""
-    return (VenueStaff.venue_id == venue_id) & (VenueStaff.status == ACCEPTED)
+    """Condition on ``VenueStaff``: staff of ``venue_id`` who accepted (even if they left
+    since: their visits from the acceptance on stay out, so leaving reveals nothing)."""
+    return (VenueStaff.venue_id == venue_id) & (VenueStaff.status.in_(ACCEPTED))
 
 
 def excluded_visit(venue_id, user_id, hour_start):

@@ -122,17 +122,18 @@ class MayorshipChange(Base):
 
 
 class VenueStaff(Base):
-    """An owner's invitation to be a venue's staff. Only ``accepted`` staff are excluded
+    """An owner's invitation to be a venue's staff. Only staff who accepted are excluded
     from its mayorship and footfall, and only from ``accepted_at`` on: naming someone
-    never changes past figures."""
+    never changes past figures. Someone who leaves (``ended``) stays excluded from
+    ``accepted_at`` on, so that leaving never changes past figures either."""
 
     __tablename__ = "venue_staff"
     __table_args__ = (
         Index("ix_venue_staff_user", "user_id"),
         UniqueConstraint("id"),
         CheckConstraint(
-            "status IN ('invited', 'accepted', 'declined') "
-            "AND (status = 'accepted') = (accepted_at IS NOT NULL)",
+            "status IN ('invited', 'accepted', 'declined', 'ended') "
+            "AND (status IN ('accepted', 'ended')) = (accepted_at IS NOT NULL)",
             name="status",
         ),
     )

@@ -32,7 +32,7 @@ def _counted(venue_id: int, after: date, until: date) -> tuple:
     as_staff = exists().where(
         VenueStaff.venue_id == VenueVisitDay.venue_id,
         VenueStaff.user_id == VenueVisitDay.user_id,
-        VenueStaff.status == "accepted",
+        VenueStaff.status.in_(("accepted", "ended")),  # leaving changes no past standing
         VenueVisitDay.local_day
         >= cast(func.timezone(Venue.timezone, VenueStaff.accepted_at), Date),
         Venue.id == VenueStaff.venue_id,

@@ -11,7 +11,7 @@ class StaffMemberSchema(StrictSchema):
 
     handle = fields.String()
     display_name = fields.String()
-    status = fields.String(metadata={"enum": ["invited", "accepted", "declined"]})
+    status = fields.String(metadata={"enum": ["invited", "accepted", "declined", "ended"]})
     accepted_at = fields.DateTime(allow_none=True)
 
 
@@ -33,7 +33,7 @@ class InvitationSchema(StrictSchema):
 
     id = fields.Integer()
     venue = fields.Nested(VenueRefSchema)
-    status = fields.String(metadata={"enum": ["invited", "accepted", "declined"]})
+    status = fields.String(metadata={"enum": ["invited", "accepted", "declined", "ended"]})
     invited_at = fields.DateTime()
     accepted_at = fields.DateTime(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)

@@ -1,11 +1,13 @@
 """A venue's staff: the owner invites, the person accepts or declines.
 
-Only accepted staff are left out of the venue's mayorship and footfall, and only from
-the moment they accept, so naming someone never changes past figures. Any change that
-touches an accepted member re-decides the venue's mayor.
+Only staff who accepted are left out of the venue's mayorship and footfall, and only
+from the moment they accept, so naming someone never changes past figures. Leaving the
+staff (declining after accepting, or being removed) keeps them left out from that moment
+on, so leaving never changes past figures either. A first acceptance re-decides the
+venue's mayor.
 """
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,8 @@ from service.notifications import messages, outbox
 from service.rewards import award
 from service.users.service import get_by_handle
 from service.venues import service as venues
+
+EXCLUDED = ("accepted", "ended")  # left out of footfall and mayorship from accepted_at on
 
 
 def list_staff(*, db_session: Session, user: User, venue_id: int) -> list[dict]:
@@ -74,24 +78,33 @@ def invite(*, db_session: Session, user: User, venue_id: int, handle: str) -> tu
     )
     if current.status == "declined":
         raise Conflict(f"{person.handle} declined to be listed as staff here.")
+    if current.status == "ended":
+        raise Conflict(
+            f"{person.handle} has left the staff here; they can rejoin from their invitations."
+        )
     view = {"handle": person.handle, "display_name": person.display_name}
     return view | {"status": current.status, "accepted_at": current.accepted_at}, row is not None
 
 
 def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> None:
-    """Take ``handle`` off the staff (or withdraw the invitation); 404 if not there."""
+    """Withdraw an open invitation, or take someone who accepted off the staff (they stay
+    left out from their acceptance on: removing them must not reveal their past visits);
+    404 if they are neither."""
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
     person = get_by_handle(db_session=db_session, handle=handle)
-    status = db_session.scalar(
-        delete(VenueStaff)
+    row = db_session.scalar(
+        select(VenueStaff)
         .where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
-        .returning(VenueStaff.status)
+        .with_for_update()
     )
-    if status is None:
+    if row is None or row.status in ("declined", "ended"):
         raise NotFound("That person is not on this venue's staff.")
     _audit(db_session, user, venue, "staff.remove", person.handle)
-    if status == "accepted":
-        award.redecide_mayor(db_session=db_session, venue=venue, now=clock.now())
+    if row.status == "invited":
+        db_session.delete(row)
+    else:
+        row.status, row.decided_at = "ended", clock.now()
+    db_session.flush()
 
 
 def my_invitations(
@@ -124,13 +137,15 @@ def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool)
         raise NotFound("No such invitation.")
     venue = db_session.get(Venue, row.venue_id)
     now = clock.now()
-    was_accepted = row.status == "accepted"
-    if accept and not was_accepted:
-        row.status, row.accepted_at, row.decided_at = "accepted", now, now
-    elif not accept and row.status != "declined":
-        row.status, row.accepted_at, row.decided_at = "declined", None, now
+    was_excluded = row.status in EXCLUDED
+    if accept and row.status != "accepted":
+        # rejoining after leaving keeps the first acceptance: the exclusion never had a gap
+        row.status, row.accepted_at, row.decided_at = "accepted", row.accepted_at or now, now
+    elif not accept and row.status in ("invited", "accepted"):
+        # leaving keeps accepted_at: the visits from then on stay out of the figures
+        row.status, row.decided_at = ("ended" if row.status == "accepted" else "declined"), now
     db_session.flush()
-    if was_accepted != (row.status == "accepted"):
+    if not was_excluded and row.status in EXCLUDED:
         award.redecide_mayor(db_session=db_session, venue=venue, now=now)
     return _invitation(row, venue.name)
 

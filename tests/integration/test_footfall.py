@@ -264,6 +264,14 @@ def test_naming_a_regular_as_staff_never_changes_past_figures(
     visit(actions, [regular, *others[:5]], venue)  # from the next hour they are left out
     today = frozen_clock.current.date().isoformat()
     assert stats(client, owner, venue, **{"from": today, "to": today}).json["unique_visitors"] == 5
+    # removing them (or their leaving) must not bring their staff-time visits back either
+    everything = [{"from": "2026-06-01", "to": today}, {"from": today, "to": today}]
+    seen = [stats(client, owner, venue, **query).json for query in everything]
+    removed = client.delete(
+        f"/api/v1/venues/{venue['id']}/staff/{handle}", headers=owner["headers"]
+    )
+    assert removed.status_code == 204
+    assert [stats(client, owner, venue, **query).json for query in everything] == seen
 
 
 def test_a_daylight_saving_day(client, actions, owned, frozen_clock):

@@ -129,27 +129,59 @@ def test_staff_are_excluded_from_acceptance_on(client, actions, runner, frozen_c
     assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
 
 
-def test_declining_or_leaving_staff_redecides_the_mayor(client, actions, runner, frozen_clock):
+def test_leaving_the_staff_changes_no_past_standing(client, actions, runner, frozen_clock):
+    """Before: removing (or un-accepting) staff re-counted their days as staff, so the
+    mayor moved and an owner learnt when they had been there. Leaving now keeps them out
+    from their acceptance on."""
     owner, place = _owned_place(client, actions, runner)
-    staff, regular = actions.register(), actions.register()
+    staff, regular, other = actions.register(), actions.register(), actions.register()
     start = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
     frozen_clock.current = start - timedelta(days=1)
-    invitation = _invite(client, owner, place, staff)
-    client.post(f"/api/v1/me/staff-invitations/{invitation['id']}/accept", headers=staff["headers"])
+    for person in (staff, other):
+        invitation = _invite(client, owner, place, person)
+        accepted = client.post(
+            f"/api/v1/me/staff-invitations/{invitation['id']}/accept", headers=person["headers"]
+        )
+        assert accepted.json["status"] == "accepted"
     _checkin_days(actions, frozen_clock, staff, place, 5, start)
+    _checkin_days(actions, frozen_clock, other, place, 5, start)
     _checkin_days(actions, frozen_clock, regular, place, 2, start + timedelta(days=5))
     assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
-    declined = client.post(
-        f"/api/v1/me/staff-invitations/{invitation['id']}/decline", headers=staff["headers"]
+    staff_list = client.get(f"/api/v1/venues/{place['id']}/staff", headers=owner["headers"])
+    before = {p["handle"]: p["status"] for p in staff_list.json["items"]}
+    # the staff member leaves; the owner removes the other one
+    mine = client.get("/api/v1/me/staff-invitations", headers=staff["headers"]).json["items"]
+    left = client.post(
+        f"/api/v1/me/staff-invitations/{mine[0]['id']}/decline", headers=staff["headers"]
     )
-    assert declined.json["status"] == "declined"
-    # no longer staff: the 5 days count, and the mayorship moves at once
-    assert _mayor(client, staff, place)["mayor"]["handle"] == staff["user"]["handle"]
-    assert _mayor(client, staff, place)["days"] == 5
+    assert left.json["status"] == "ended" and left.json["accepted_at"]
+    path = f"/api/v1/venues/{place['id']}/staff/{other['user']['handle']}"
+    assert client.delete(path, headers=owner["headers"]).status_code == 204
+    assert client.delete(path, headers=owner["headers"]).status_code == 404
+    staff_list = client.get(f"/api/v1/venues/{place['id']}/staff", headers=owner["headers"])
+    after = {p["handle"]: p["status"] for p in staff_list.json["items"]}
+    assert set(before.values()) == {"accepted"} and set(after.values()) == {"ended"}
+    # nothing moved: their 5 days as staff still do not count
+    assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
+    assert _mayor(client, regular, place)["days"] == 2
     again = client.put(
         f"/api/v1/venues/{place['id']}/staff/{staff['user']['handle']}", headers=owner["headers"]
     )
-    assert again.status_code == 409  # who declined is not asked again
+    assert again.status_code == 409  # who left is not invited again by the owner
+
+
+def test_who_declined_is_not_asked_again(client, actions, runner, frozen_clock):
+    owner, place = _owned_place(client, actions, runner)
+    person = actions.register()
+    invitation = _invite(client, owner, place, person)
+    declined = client.post(
+        f"/api/v1/me/staff-invitations/{invitation['id']}/decline", headers=person["headers"]
+    )
+    assert declined.json["status"] == "declined" and declined.json["accepted_at"] is None
+    again = client.put(
+        f"/api/v1/venues/{place['id']}/staff/{person['user']['handle']}", headers=owner["headers"]
+    )
+    assert again.status_code == 409
 
 
 def test_private_and_sharing_off_checkins_earn_no_mayorship_days(
