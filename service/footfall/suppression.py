@@ -93,6 +93,11 @@ def series_hidden(total, buckets: dict) -> dict:
     if "visitors" in row_hidden(total):
         return {key: set(ROW) for key in buckets}
     hidden = {key: row_hidden(counts) for key, counts in buckets.items()}
+    if row_hidden(total) & set(SPLIT):
+        # new visitors add up exactly across buckets: shown in every bucket, they would
+        # give back the hidden total (and returning = visitors - new)
+        for key in buckets:
+            hidden[key].update(SPLIT)
     while _series_step(total, hidden, buckets):
         pass
     return hidden

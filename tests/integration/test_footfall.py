@@ -539,6 +539,29 @@ def test_new_and_returning_visitors_hide_together(client, actions, owned, frozen
         assert not [n for n in worked_out(body) if small(n)], worked_out(body)
 
 
+def test_hidden_returning_total_is_not_the_sum_of_shown_new_buckets(
+    client, actions, owned, frozen_clock
+):
+    """Found in review: 2 returning visitors in the totals were hidden, but every day's
+    new visitors were shown; new visitors add up, so 20 - (13 + 5) gave the 2 back."""
+    owner, venue = owned
+    before = [actions.register() for _ in range(2)]
+    day_one = [actions.register() for _ in range(13)]
+    day_two_new = [actions.register() for _ in range(5)]
+    frozen_clock.current = datetime(2026, 5, 20, 16, 0, tzinfo=UTC)
+    visit(actions, before, venue)  # before the range
+    frozen_clock.current = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    visit(actions, day_one, venue)
+    frozen_clock.current = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
+    visit(actions, [*day_two_new, *day_one[:3], *before], venue)
+    body = stats(client, owner, venue, **{"from": "2026-06-01", "to": "2026-06-02"}).json
+    assert body["unique_visitors"] == 20
+    assert body["new_visitors"] is None and body["returning_visitors"] is None
+    shown_new = [b["new_visitors"] for b in body["series"] if b["new_visitors"] is not None]
+    assert len(shown_new) < len(body["series"]), body["series"]
+    assert not [n for n in worked_out(body) if small(n)], worked_out(body)
+
+
 def test_meetings_of_fewer_than_five_people_are_hidden(
     client, actions, friends, owned, frozen_clock
 ):
