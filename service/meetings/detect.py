@@ -82,12 +82,15 @@ def detect(
 ) -> list[dict]:
     """Record each new meeting (both sides), mark first meetings, credit both people.
 
-    A pair meets once per (meeting venue, local day): each contact's candidates are tried
-    nearest in time first (then by id) and the first that inserts takes its (venue, day);
-    one that collides with a meeting already recorded leaves the others to be tried."""
+    A pair meets once per (meeting venue, local day), and a check-in meets a contact at
+    most once (one encounter, one reward): each contact's candidates are tried nearest in
+    time first (then by id) and the first that inserts is the meeting; one that collides
+    with a meeting already recorded leaves the others to be tried."""
     cfg = current_app.config
-    found, tried = [], set()
+    found, tried, met = [], set(), set()
     for other in _candidates(db_session, user.id, checkin, venue):
+        if other.user_id in met:
+            continue
         mine_first = (checkin.effective_at, checkin.id) < (other.effective_at, other.id)
         meeting_venue = venue.id if mine_first else other.venue_id
         zone = ZoneInfo(venue.timezone if mine_first else other.timezone)
@@ -99,6 +102,7 @@ def detect(
         meeting_id = _insert(db_session, user, checkin, venue, other, meeting_venue, day, now)
         if meeting_id is None:
             continue
+        met.add(other.user_id)
         first, moved_from = first_meeting.claim(
             db_session,
             user_id=user.id,

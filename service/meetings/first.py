@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.models import Checkin, Meeting, PointsEntry, User
+from service.rewards.ledger import credit_checkin
 
 MOVED = "first_meeting_moved"
 
@@ -67,7 +68,10 @@ def claim(
             select(Meeting.user_id, Meeting.checkin_id).where(*_both(prior.id, user_id, other_id))
         ).all()
         for side_user, side_checkin in sides:
-            _adjust(db_session, side_user, side_checkin, correction, MOVED, now)
+            if side_user == user_id:  # the person checking in: their objects, unflushed
+                _adjust(db_session, side_user, side_checkin, correction, MOVED, now)
+            else:  # the other: an increment in SQL, never a stale total written back
+                credit_checkin(db_session, side_user, side_checkin, correction, MOVED, now)
         db_session.execute(
             update(Meeting).where(*_both(prior.id, user_id, other_id)).values(first_time=False)
         )

@@ -278,3 +278,16 @@ def test_a_replayed_earlier_meeting_becomes_the_first(app, client, actions, pair
         me = client.get("/api/v1/me", headers=user["headers"]).json
         # 2 check-ins with a first visit each (15 + 15), one first meeting and one later
         assert me["points"] == sum(points for _, points in ledger) == 30 + 50 + 10
+
+
+def test_one_encounter_is_one_meeting(actions, pair, cafe, frozen_clock):
+    """The contact checked in at two venues of one building (≤ 75 m apart); my check-in
+    there meets them once, not once per venue."""
+    a, b = pair
+    next_door = actions.venue(b, *offset_point(SPOT, 40), name="Bookshop upstairs")
+    actions.check_in(b, cafe)
+    frozen_clock.advance(minutes=20)
+    actions.check_in(b, next_door)
+    frozen_clock.advance(minutes=5)
+    answer = actions.check_in(a, cafe).json
+    assert [m["user"]["handle"] for m in answer["meetings"]] == [b["user"]["handle"]]
