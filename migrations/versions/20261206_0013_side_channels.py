@@ -1,9 +1,9 @@
 """Location side channels: staff by consent, token versions, bounded streams.
 
-- ``venue_staff`` becomes an invitation with an id and a status; only staff who
-  accepted are excluded, and only from ``accepted_at`` — for good, even once they leave
-  (``ended``), so that leaving can never reveal their past visits. Existing listings were made without
-  the person's consent, so they become open invitations.
+- ``venue_staff`` becomes an invitation with an id and a status; only staff who accepted
+  are excluded, and only from ``accepted_at`` — for good, even once they leave
+  (``ended``), so that leaving can never reveal their past visits. Existing listings
+  were made without the person's consent, so they become open invitations.
 - ``users.token_version``: access tokens carry it; a password change or "sign out
   everywhere" bumps it and every older token is refused.
 - ``checkins.shared``: whether contacts could see the check-in when it was made (not

@@ -5,9 +5,10 @@ after they accepted (the rollup counts visits by the hour, and an hour that bega
 the acceptance may hold visits made before it): every visit before the acceptance still
 counts, and naming or accepting someone never changes a past figure. Someone who leaves
 the staff stays left out from their acceptance on, so leaving never changes one either
-(their later visits there are not counted: an undercount of one person, the price of
-not revealing the staff period). Invited and declined people count like anyone. The rollup itself keeps every visit; the staff rule
-is applied when reading, the same way by both readers.
+(their later visits there are not counted: an undercount of one person, the price of not
+revealing the staff period). Invited and declined people count like anyone. The rollup
+itself keeps every visit; the staff rule is applied when reading, the same way by both
+readers.
 """
 
 from sqlalchemy import exists, func, select

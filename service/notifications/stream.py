@@ -311,5 +311,7 @@ def events(
     finally:
         metrics.OPEN_STREAMS.dec()
         hub.unsubscribe(subscription)
-        if stream_id is not None:
-            hub.leases.close(stream_id)
+        # attached but _open failed after (e.g. evicting others): the lease must go too
+        lease = stream_id if stream_id is not None else subscription.stream_id
+        if lease is not None:
+            hub.leases.close(lease)

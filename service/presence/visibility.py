@@ -1,12 +1,13 @@
 """The one rule for whose whereabouts a viewer may see (PRODUCT.md, Privacy and Trust).
 
 A check-in is visible to a viewer when the two are mutual contacts, its author does not
-share ``off`` (now), and it was shared when made (not private, not made while ``off``). When a check-in acts on someone else — a meeting, a
-"nearby" notification — it must also be eligible (a too-far or probing check-in tells
-nobody anything). Every reader of whereabouts (feed, here, nearby contacts, one
-check-in, nearby notifications, meetings, the mayor's name, events, profiles) builds its
-query from these pieces, so the next feature cannot get the rule wrong:
-``tests/integration/test_visibility_table.py`` checks every such endpoint against it.
+share ``off`` (now), and it was shared when made (not private, not made while ``off``).
+When a check-in acts on someone else — a meeting, a "nearby" notification — it must also
+be eligible (a too-far or probing check-in tells nobody anything). Every reader of
+whereabouts (feed, here, nearby contacts, one check-in, nearby notifications, meetings,
+the mayor's name, events, profiles) builds its query from these pieces, so the next
+feature cannot get the rule wrong: ``tests/integration/test_visibility_table.py`` checks
+every such endpoint against it.
 """
 
 from sqlalchemy import and_, select

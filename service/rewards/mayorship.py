@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, exists, func, select
+from sqlalchemy import Date, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.contacts.pairs import pair_key
@@ -27,14 +27,19 @@ WINDOW = timedelta(days=WINDOW_DAYS)
 
 
 def _counted(venue_id: int, after: date, until: date) -> tuple:
-    """Visit days at the venue in (after, until], without the days of accepted staff from
-    their acceptance on (venue local days)."""
+    """Visit days at the venue in (after, until]: none of current staff (staff cannot be
+    mayor), and none of former staff from their acceptance on (venue local days), so
+    leaving changes no past standing."""
+    since_accepted = VenueVisitDay.local_day >= cast(
+        func.timezone(Venue.timezone, VenueStaff.accepted_at), Date
+    )
     as_staff = exists().where(
         VenueStaff.venue_id == VenueVisitDay.venue_id,
         VenueStaff.user_id == VenueVisitDay.user_id,
-        VenueStaff.status.in_(("accepted", "ended")),  # leaving changes no past standing
-        VenueVisitDay.local_day
-        >= cast(func.timezone(Venue.timezone, VenueStaff.accepted_at), Date),
+        or_(
+            VenueStaff.status == "accepted",
+            and_(VenueStaff.status == "ended", since_accepted),
+        ),
         Venue.id == VenueStaff.venue_id,
     )
     return (

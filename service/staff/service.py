@@ -3,8 +3,8 @@
 Only staff who accepted are left out of the venue's mayorship and footfall, and only
 from the moment they accept, so naming someone never changes past figures. Leaving the
 staff (declining after accepting, or being removed) keeps them left out from that moment
-on, so leaving never changes past figures either. A first acceptance re-decides the
-venue's mayor.
+on, so leaving never changes past figures either. Staff cannot be mayor: joining or
+leaving the staff re-decides the venue's mayor.
 """
 
 from sqlalchemy import select, tuple_
@@ -19,8 +19,6 @@ from service.notifications import messages, outbox
 from service.rewards import award
 from service.users.service import get_by_handle
 from service.venues import service as venues
-
-EXCLUDED = ("accepted", "ended")  # left out of footfall and mayorship from accepted_at on
 
 
 def list_staff(*, db_session: Session, user: User, venue_id: int) -> list[dict]:
@@ -102,9 +100,11 @@ def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> No
     _audit(db_session, user, venue, "staff.remove", person.handle)
     if row.status == "invited":
         db_session.delete(row)
-    else:
-        row.status, row.decided_at = "ended", clock.now()
+        db_session.flush()
+        return
+    row.status, row.decided_at = "ended", clock.now()
     db_session.flush()
+    award.redecide_mayor(db_session=db_session, venue=venue, now=row.decided_at)
 
 
 def my_invitations(
@@ -137,7 +137,7 @@ def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool)
         raise NotFound("No such invitation.")
     venue = db_session.get(Venue, row.venue_id)
     now = clock.now()
-    was_excluded = row.status in EXCLUDED
+    before = row.status
     if accept and row.status != "accepted":
         # rejoining after leaving keeps the first acceptance: the exclusion never had a gap
         row.status, row.accepted_at, row.decided_at = "accepted", row.accepted_at or now, now
@@ -145,7 +145,8 @@ def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool)
         # leaving keeps accepted_at: the visits from then on stay out of the figures
         row.status, row.decided_at = ("ended" if row.status == "accepted" else "declined"), now
     db_session.flush()
-    if not was_excluded and row.status in EXCLUDED:
+    if before != row.status and "accepted" in (before, row.status):
+        # staff cannot be mayor: joining or leaving the staff moves the standings
         award.redecide_mayor(db_session=db_session, venue=venue, now=now)
     return _invitation(row, venue.name)
 

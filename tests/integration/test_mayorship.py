@@ -122,8 +122,8 @@ def test_staff_are_excluded_from_acceptance_on(client, actions, runner, frozen_c
         f"/api/v1/me/staff-invitations/{invitation['id']}/accept", headers=staff["headers"]
     )
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
-    # the 3 days before accepting still count: still the mayor
-    assert _mayor(client, owner, place)["has_mayor"] is True
+    # staff cannot be mayor: the crown goes at once (their past days stay theirs)
+    assert _mayor(client, owner, place)["has_mayor"] is False
     _checkin_days(actions, frozen_clock, staff, place, 5, start + timedelta(days=3))
     _checkin_days(actions, frozen_clock, regular, place, 4, start + timedelta(days=3))
     assert _mayor(client, regular, place)["mayor"]["handle"] == regular["user"]["handle"]
