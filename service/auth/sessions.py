@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.errors import Unauthorized
 from service.models import RefreshToken, User
+from service.notifications import stream_leases
 
 VERSION_CLAIM = "ver"
 FAMILY_CLAIM = "fam"
@@ -132,7 +133,7 @@ def rotate(db_session: Session, token: str) -> tuple[User, dict, bool]:
 
 def sign_out_everywhere(db_session: Session, user_id: int) -> None:
     """End every sign-in of a user: refresh tokens revoked, access tokens refused (the
-    version they carry is no longer the user's)."""
+    version they carry is no longer the user's), open notification streams closed."""
     db_session.execute(
         update(User)
         .where(User.id == user_id)
@@ -144,6 +145,8 @@ def sign_out_everywhere(db_session: Session, user_id: int) -> None:
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    # open notification streams end too, in whichever process holds them
+    stream_leases.close_all(db_session=db_session, user_id=user_id, reason="signed_out")
 
 
 def revoke(db_session: Session, token: str, everywhere: bool) -> None:

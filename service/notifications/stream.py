@@ -36,6 +36,7 @@ RESYNC = "resync"
 WAKE = "wake"  # look at the subscription's ``ended`` reason
 SHUTDOWN = "shutdown"
 EVICTED = "too_many_streams"
+SIGNED_OUT = "signed_out"
 LOST = "lost"
 RETRY_MS = 3000
 CATCH_UP_PAGE = 100
@@ -179,11 +180,13 @@ class Hub:
 
     def _dispatch_close(self, payload: str) -> None:
         try:
-            stream_ids = [int(stream_id) for stream_id in json.loads(payload)["stream_ids"]]
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(payload)
+            stream_ids = [int(stream_id) for stream_id in message["stream_ids"]]
+            reason = SIGNED_OUT if message.get("reason") == SIGNED_OUT else EVICTED
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring a malformed stream close payload")
             return
-        self._close_streams(stream_ids, EVICTED)
+        self._close_streams(stream_ids, reason)
 
 
 def _replace_with_resync(inbox_queue: queue.Queue) -> None:
@@ -253,6 +256,8 @@ def _farewell(reason: str) -> str:
             "You opened more than 5 notification streams; this one, the oldest, is closed. "
             "Do not reconnect it while the newer ones are open."
         )
+    elif reason == SIGNED_OUT:
+        message = "You were signed out everywhere (a password change or sign-out); sign in again."
     elif reason == SHUTDOWN:
         return ": the server is restarting; reconnect\n\n"
     else:

@@ -87,9 +87,12 @@ class Eviction(NamedTuple):
     evicted: list[int]
 
 
-def evict_beyond_limit(*, db_session: Session, user_id: int) -> Eviction:
-    """Delete ``user_id``'s dead stream rows and the oldest live ones beyond the limit,
-    and announce the live ones on ``CLOSE_CHANNEL`` (at commit)."""
+def evict_beyond_limit(
+    *, db_session: Session, user_id: int, limit: int = MAX_STREAMS, reason: str | None = None
+) -> Eviction:
+    """Delete ``user_id``'s dead stream rows and the oldest live ones beyond ``limit``,
+    and announce the live ones on ``CLOSE_CHANNEL`` (at commit), with ``reason`` (default:
+    too many streams)."""
     db_session.execute(
         select(func.pg_advisory_xact_lock(USER_LOCKS, _key(literal(user_id, BigInteger))))
     )
@@ -98,17 +101,18 @@ def evict_beyond_limit(*, db_session: Session, user_id: int) -> Eviction:
         .where(NotificationStream.user_id == user_id)
         .order_by(NotificationStream.opened_at.desc(), NotificationStream.id.desc())
     ).all()
-    if len(rows) <= MAX_STREAMS:
+    if len(rows) <= limit:
         return Eviction([stream_id for stream_id, _live in rows], [])
     live = [stream_id for stream_id, locked in rows if locked]
     dead = [stream_id for stream_id, locked in rows if not locked]
-    kept, evicted = live[:MAX_STREAMS], live[MAX_STREAMS:]
+    kept, evicted = live[:limit], live[limit:]
     if dead or evicted:
         db_session.execute(
             delete(NotificationStream).where(NotificationStream.id.in_(dead + evicted))
         )
     if evicted:
-        payload = json.dumps({"user_id": user_id, "stream_ids": evicted})
+        message = {"user_id": user_id, "stream_ids": evicted}
+        payload = json.dumps(message | ({"reason": reason} if reason else {}))
         db_session.execute(select(func.pg_notify(CLOSE_CHANNEL, payload)))
     return Eviction(kept, evicted)
 
@@ -222,3 +226,9 @@ class Leases:
             self._held.clear()
             self._drop()
         self._engine.dispose()
+
+
+def close_all(*, db_session: Session, user_id: int, reason: str) -> None:
+    """End every open stream of ``user_id`` (signed out everywhere), in whichever process
+    holds it, at commit."""
+    evict_beyond_limit(db_session=db_session, user_id=user_id, limit=0, reason=reason)

@@ -306,3 +306,24 @@ def test_streams_left_by_a_crashed_process_block_nobody(server, people, engine):
             assert not stream.ended.is_set()
     finally:
         _close_all(streams)
+
+
+def test_a_password_change_ends_the_thiefs_open_streams(server, people, engine):
+    """Found in review: a stolen token's open stream kept delivering nearby and meeting
+    notifications for up to 15 minutes after the victim changed the password."""
+    _actions, _a, b, _c = people
+    stolen = [Stream(server, b["access_token"]) for _ in range(2)]
+    try:
+        changed = httpx.post(
+            f"{server}/api/v1/me/password",
+            headers=b["headers"],
+            json={"current_password": "correct horse battery", "new_password": "a new long one"},
+            timeout=10,
+        )
+        assert changed.status_code == 200, changed.text
+        for stream in stolen:
+            farewell = stream.closed_by_server()
+            assert farewell["reason"] == "signed_out"
+        assert _stream_rows(engine, b) == []
+    finally:
+        _close_all(stolen)
