@@ -19,6 +19,15 @@ def import_handles(
     canonical = {try_normalise(network, raw) for raw in handles}
     invalid = sum(1 for raw in handles if try_normalise(network, raw) is None)
     canonical.discard(None)
+    # every claim of these handles, held FOR SHARE: a verification (which updates its
+    # claim and adopts pending follows) or an unlink (which withdraws follows) of one of
+    # them waits for this import, or this import reads what it committed
+    db_session.execute(
+        select(Identity.user_id)
+        .where(Identity.network == network, Identity.handle.in_(sorted(canonical)))
+        .order_by(Identity.user_id)
+        .with_for_update(read=True)
+    )
     matched_rows = db_session.execute(
         select(Identity.handle, User.id, User.handle, User.display_name)
         .join(User, User.id == Identity.user_id)

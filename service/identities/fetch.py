@@ -62,9 +62,27 @@ def require_public_host(host: str) -> None:
     except (OSError, UnicodeError) as exc:
         raise Unavailable(f"{host} cannot be reached right now.", retry_after=60) from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
+        if not _public(ipaddress.ip_address(info[4][0].split("%")[0])):
             raise NetworkRefused(f"{host} is not a public server.")
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _public(address) -> bool:
+    """A global address, and for IPv6 forms that carry an IPv4 one (mapped, 6to4, Teredo,
+    NAT64), that IPv4 address is global too."""
+    if not address.is_global:
+        return False
+    if address.version == 6:
+        inner = address.ipv4_mapped or address.sixtofour
+        if address.teredo:
+            inner = address.teredo[1]
+        if address in NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None and not inner.is_global:
+            return False
+    return True
 
 
 def get_json(url: str, *, network: str, limits: FetchLimits, params: dict | None = None):
@@ -77,7 +95,12 @@ def get_json(url: str, *, network: str, limits: FetchLimits, params: dict | None
             httpx.Client(
                 timeout=httpx.Timeout(limits.timeout_s),
                 follow_redirects=False,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                # identity: the size cap counts what arrives, not what a gzip bomb inflates to
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": "application/json",
+                    "Accept-Encoding": "identity",
+                },
             ) as client,
             client.stream("GET", url, params=params) as response,
         ):

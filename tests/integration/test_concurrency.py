@@ -288,3 +288,32 @@ def test_unlinking_while_the_follower_follows_in_the_app_keeps_the_app_follow(li
         contacts = client.get("/api/v1/me/contacts", headers=headers).json["items"]
         assert [c["handle"] for c in contacts] == ["racedowner"]
     assert client.get("/api/v1/me/contacts", headers=followers[5]).json["items"] == []
+
+
+def test_an_import_racing_the_verification_it_waits_for_still_follows(live_app, networks):
+    """An import of a handle and the verification of that handle at the same instant:
+    whichever commits first, the importer ends up following the owner (matched now, or
+    adopted from the pending import), never a pending follow nobody will adopt."""
+    client = live_app.test_client()
+    for round_ in range(6):
+        owner = _register(client, f"raceowner{round_}")
+        importer = _register(client, f"raceimporter{round_}")
+        handle = f"race-handle-{round_}"
+        code = client.put(
+            "/api/v1/me/identities/github", headers=owner, json={"handle": handle}
+        ).json["proof_code"]
+        networks.publish("github", handle, code)
+
+        def act(c, i, owner=owner, importer=importer, handle=handle):
+            if i == 0:
+                return c.post("/api/v1/me/identities/github/verify", headers=owner)
+            return c.post(
+                "/api/v1/me/contacts/import",
+                headers=importer,
+                json={"network": "github", "handles": [handle]},
+            )
+
+        responses = _race(live_app, 2, act)
+        assert [r.status_code for r in responses] == [200, 200]
+        contacts = client.get("/api/v1/me/contacts", headers=importer).json["items"]
+        assert [c["handle"] for c in contacts] == [f"raceowner{round_}"], round_

@@ -34,3 +34,30 @@ def test_codes_are_unguessable_and_distinct():
     codes = {new_code() for _ in range(1000)}
     assert len(codes) == 1000
     assert all(c.startswith("irl-") and len(c) == 20 for c in codes)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:10.0.0.1",
+        "2002:0a00:0001::1",
+        "64:ff9b::7f00:1",
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_are_not_public(address):
+    import ipaddress
+
+    from service.identities.fetch import _public
+
+    assert _public(ipaddress.ip_address(address)) is False
+
+
+def test_public_addresses_are_public():
+    import ipaddress
+
+    from service.identities.fetch import _public
+
+    assert _public(ipaddress.ip_address("8.8.8.8")) and _public(
+        ipaddress.ip_address("2606:4700::1")
+    )
