@@ -134,8 +134,8 @@ class Callback(MethodView):
             "next": f"POST /api/v1/me/identities/{network}/verify with state and completion",
         }
         done = current_app.config["OAUTH_DONE_URL"]
-        if done:
-            return redirect(f"{done}{'&' if '?' in done else '?'}{urlencode(answer)}")
+        if done:  # in the fragment: it never reaches a server log or a Referer
+            return redirect(f"{done}#{urlencode(answer)}")
         return answer
 
 

@@ -140,7 +140,7 @@ def test_done_url_sends_the_browser_back_to_the_app(app, client, actions):
     at_provider = httpx.post(started.json["authorize_url"], data={"username": "octo"})
     back = client.get(at_provider.headers["location"].removeprefix("http://localhost"))
     assert back.status_code == 302
-    sent = parse_qs(urlsplit(back.headers["location"]).query)
-    assert back.headers["location"].startswith("irl://identities/done?")
+    sent = parse_qs(urlsplit(back.headers["location"]).fragment)
+    assert back.headers["location"].startswith("irl://identities/done#")
     answer = {"state": sent["state"][0], "completion": sent["completion"][0]}
     assert _finish(client, user, "github", answer).json["verified"] is True
