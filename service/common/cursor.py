@@ -5,6 +5,7 @@ import binascii
 import json
 from datetime import datetime
 
+from service.common.schemas import unstorable
 from service.errors import DomainError
 
 
@@ -53,24 +54,13 @@ def decode(cursor: str | None, *types: type) -> tuple | None:
 
 
 def _coerce(value, kind: type):
-    if kind is str and isinstance(value, str) and not _storable(value):
+    if kind is str and isinstance(value, str) and unstorable(value):
         raise ValueError
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError
     return value
-
-
-def _storable(text: str) -> bool:
-    """False for text PostgreSQL cannot take: NUL bytes or lone UTF-16 surrogates."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 MAX_ID = 2**63 - 1

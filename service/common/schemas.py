@@ -13,7 +13,7 @@ DEFAULT_PAGE = 20
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
 
-def _unstorable(value) -> bool:
+def unstorable(value) -> bool:
     """True for text PostgreSQL cannot store: NUL bytes or lone UTF-16 surrogates."""
     if isinstance(value, str):
         if "\x00" in value:
@@ -24,9 +24,9 @@ def _unstorable(value) -> bool:
             return True
         return False
     if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
+        return any(unstorable(item) for item in value)
     return False
 
 
@@ -47,7 +47,7 @@ class StrictSchema(ma.Schema):
     @pre_load(pass_collection=True)
     def _reject_unstorable_text(self, data, **_kwargs):
         values = dict(data) if hasattr(data, "keys") and not isinstance(data, dict) else data
-        if _unstorable(values):
+        if unstorable(values):
             raise ValidationError("Text may not contain NUL characters or invalid Unicode.")
         return data
 

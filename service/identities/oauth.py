@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.errors import DomainError, NotFound, Unavailable
 from service.identities.handles import NAMES, try_normalise
+from service.identities.proofs import clean_name, clean_url
 from service.models import OAuthState
 
 STATE_TTL = timedelta(minutes=10)
@@ -198,8 +199,7 @@ def receive(*, db_session: Session, client: Client, args: dict) -> OAuthState:
     if canonical is None:
         raise DomainError(f"{NAMES[client.network]} did not tell us a valid handle.")
     row.handle = canonical
-    row.profile_name = name[:200] if isinstance(name, str) and name.strip() else None
-    row.avatar_url = avatar if isinstance(avatar, str) and len(avatar) <= 1000 else None
+    row.profile_name, row.avatar_url = clean_name(name), clean_url(avatar)
     row.completion = secrets.token_urlsafe(32)
     db_session.flush()
     return row

@@ -62,7 +62,10 @@ def _mastodon(handle: str, endpoints: Endpoints, limits: FetchLimits) -> Profile
         if isinstance(field, dict):
             parts += [_text(field.get("name")), visible_text(_text(field.get("value")))]
     return Profile(
-        handle, _name(account.get("display_name")), _url(account.get("avatar")), "\n".join(parts)
+        handle,
+        clean_name(account.get("display_name")),
+        clean_url(account.get("avatar")),
+        "\n".join(parts),
     )
 
 
@@ -71,8 +74,8 @@ def _bluesky(handle: str, endpoints: Endpoints, limits: FetchLimits) -> Profile:
     profile = _account("bluesky", url, limits, {"actor": handle}, key="handle", expected=handle)
     return Profile(
         handle,
-        _name(profile.get("displayName")),
-        _url(profile.get("avatar")),
+        clean_name(profile.get("displayName")),
+        clean_url(profile.get("avatar")),
         _text(profile.get("description")),
     )
 
@@ -81,7 +84,10 @@ def _github(handle: str, endpoints: Endpoints, limits: FetchLimits) -> Profile:
     url = f"{endpoints.github_api.rstrip('/')}/users/{quote(handle, safe='')}"
     user = _account("github", url, limits, None, key="login", expected=handle)
     return Profile(
-        handle, _name(user.get("name")), _url(user.get("avatar_url")), _text(user.get("bio"))
+        handle,
+        clean_name(user.get("name")),
+        clean_url(user.get("avatar_url")),
+        _text(user.get("bio")),
     )
 
 
@@ -108,12 +114,14 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _name(value) -> str | None:
+def clean_name(value) -> str | None:
+    """A network's display name as IRL keeps it: text, trimmed, at most 200 characters."""
     text = _text(value).strip()
     return text[:200] or None
 
 
-def _url(value) -> str | None:
+def clean_url(value) -> str | None:
+    """An avatar URL as IRL keeps it: http(s) only, at most 1,000 characters."""
     text = _text(value)
     if len(text) <= 1000 and urlsplit(text).scheme in ("http", "https"):
         return text
