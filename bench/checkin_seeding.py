@@ -462,8 +462,10 @@ def _derive(conn: psycopg.Connection, lap) -> None:
     lap("user_cities_s")
     # Mayors: most distinct days in the last 60 (at least 2); ties to the lowest id.
     conn.execute(
-        "INSERT INTO venue_mayors (venue_id, user_id, days, since)"
-        " SELECT DISTINCT ON (venue_id) venue_id, user_id, count(*), now() - interval '1 day'"
+        "INSERT INTO venue_mayors (venue_id, user_id, days, since, expires_at)"
+        " SELECT DISTINCT ON (venue_id) venue_id, user_id, count(*), now() - interval '1 day',"
+        # the day the mayor's oldest counted day leaves the window, at venue-local midnight
+        f" ((min(local_day) + 60)::timestamp AT TIME ZONE '{TIMEZONE}')"
         " FROM venue_visit_days"
         f" WHERE local_day > (now() AT TIME ZONE '{TIMEZONE}')::date - 60"
         " GROUP BY venue_id, user_id HAVING count(*) >= 2"
@@ -485,6 +487,13 @@ def _derive(conn: psycopg.Connection, lap) -> None:
         "  ON m.user_id = s.user_id"
         " WHERE u.id = s.user_id",
         (POINTS_MAYORSHIP,),
+    )
+    # the badge counters (migration 0015) follow user_venues and user_cities
+    conn.execute(
+        "UPDATE users u SET venues_visited = v.n,"
+        " cities_visited = (SELECT count(*) FROM user_cities c WHERE c.user_id = u.id)"
+        " FROM (SELECT user_id, count(*) AS n FROM user_venues GROUP BY user_id) v"
+        " WHERE u.id = v.user_id"
     )
     lap("user_totals_s")
 

@@ -30,6 +30,7 @@ from service.models import (
 )
 from service.notifications.push import PushSettings, PushWorker
 from service.rewards import expiry
+from service.rewards.policy import PointsPolicy
 from service.rewards.recompute import recompute
 from service.seed import demo
 from service.venues import maintenance
@@ -161,7 +162,11 @@ def purge_pending_follows(days: int | None) -> None:
 def recompute_rewards(quiet: bool) -> None:
     """Rebuild points, badges and mayorships from the check-in history (idempotent)."""
     started = time.perf_counter()
-    figures = recompute(db_session=db.session, cfg=current_app.config, progress=not quiet)
+    figures = recompute(
+        db_session=db.session,
+        policy=PointsPolicy.from_config(current_app.config),
+        progress=not quiet,
+    )
     db.session.commit()
     click.echo(
         f"replayed {figures['checkins']} eligible check-ins in "

@@ -43,7 +43,6 @@ def _engine(url: str, cfg, read_only: bool = False) -> Engine:
     options = (
         f"-c statement_timeout={cfg['DB_STATEMENT_TIMEOUT_MS']}"
         f" -c lock_timeout={cfg['DB_LOCK_TIMEOUT_MS']} -c timezone=UTC -c jit=off"
-        " -c plan_cache_mode=force_custom_plan"
     )
     if read_only:
         options += " -c default_transaction_read_only=on"
@@ -55,11 +54,9 @@ def _engine(url: str, cfg, read_only: bool = False) -> Engine:
         pool_recycle=1800,
         # JIT: PostGIS functions are costed so high that the planner JIT-compiles
         # millisecond queries, which costs 5-90 ms each (measured in bench/).
-        # plan_cache_mode: psycopg prepares a statement run five times, and PostgreSQL
-        # then tries a generic plan, made for any parameters. For the check-in's meeting
-        # candidates and nearby fan-out those ran 12 and 13 ms against 2 and 5 ms
-        # planned for their own user (bench/checkin_profile.py on the scale world), more
-        # than planning every time costs (0.1-1 ms).
+        # Plans: the default plan cache (generic plans for prepared statements); the
+        # few statements whose generic plan is bad run in ``common.plans.custom_plans``
+        # (forcing custom plans everywhere cost 0.2-0.9 ms of planning per statement).
         connect_args={"connect_timeout": 5, "options": options},
     )
 

@@ -1,5 +1,6 @@
 """Check-ins: create (idempotent), read one, list mine."""
 
+from flask import current_app
 from flask.views import MethodView
 
 from service.auth.tokens import current_user
@@ -17,6 +18,7 @@ from service.common.docs import authenticated
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.idempotency import idempotent
+from service.rewards.policy import PointsPolicy
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins")
 
@@ -42,7 +44,13 @@ class Checkins(MethodView):
     )
     def post(self, payload):
         """Check in at a venue"""
-        return service.check_in(db_session=db.session, user=current_user(), **payload)
+        return service.check_in(
+            db_session=db.session,
+            user=current_user(),
+            policy=PointsPolicy.from_config(current_app.config),
+            checkins_per_hour=current_app.config["CHECKINS_PER_HOUR"],
+            **payload,
+        )
 
 
 @blp.route(f"/checkins/<int(max={MAX_ID}):checkin_id>")

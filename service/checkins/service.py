@@ -1,27 +1,31 @@
 """Check-in use cases: record a check-in with its rewards; read them back."""
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, true, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from geo import sql as geosql
 from geo.coords import LatLon
 from service import clock
 from service.admin import audit
 from service.checkins import eligibility
-from service.checkins.measure import measure
+from service.checkins.measure import DAYS_AROUND, VENUE_TIMES_AROUND, measure
 from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
 from service.events import attendance
 from service.footfall import rollup as footfall
 from service.meetings.detect import detect
-from service.models import Checkin, User, Venue
+from service.models import Checkin, User, UserBadge, Venue, VenueMayor
 from service.notifications import nearby
 from service.presence import service as presence
-from service.rewards import award, badges
+from service.rewards import pipeline
+from service.rewards.ledger import Ledger
+from service.rewards.policy import PointsPolicy
+from service.rewards.rules import Around
 from service.venues import service as venues
 
 MAX_CLIENT_AGE = timedelta(hours=24)
@@ -46,40 +50,75 @@ def effective_time(client_time: datetime | None, now: datetime) -> datetime:
     return client_time
 
 
-def _lock_user(db_session: Session, user_id: int) -> User:
-    """Serialise one user's check-ins so the rules and limits see each other.
+def _lock_user(db_session: Session, user_id: int) -> tuple[User, set[tuple[str, int]]]:
+    """Serialise one user's check-ins so the rules and limits see each other. Returns the
+    user, re-read under the lock (``populate_existing``) so counters never use a stale
+    copy, and the badges they hold (read with the lock in one round trip: one awarded
+    meanwhile is at worst tried again, and its key refuses it).
 
     ``FOR NO KEY UPDATE`` does not conflict with the key-share locks that foreign keys to
-    ``users`` take (the idempotency key row), so two retries cannot deadlock. The row is
-    re-read under the lock (``populate_existing``) so counters never use a stale copy.
+    ``users`` take (the idempotency key row), so two retries cannot deadlock.
     """
-    return db_session.scalars(
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
+    row = db_session.execute(
+        _lock_user_statement(),
+        {"user_id": user_id},
+        execution_options={"populate_existing": True},
     ).one()
+    return row.User, set(zip(row.badges or (), row.levels or (), strict=True))
 
 
-def _enforce_rate(db_session: Session, user_id: int, now: datetime) -> None:
-    limit = current_app.config["CHECKINS_PER_HOUR"]
-    recent = db_session.execute(
-        select(func.count(), func.min(Checkin.created_at)).where(
-            Checkin.user_id == user_id, Checkin.created_at > now - RATE_WINDOW
+@lru_cache(maxsize=1)
+def _lock_user_statement():
+    """The user's row locked, with the badges they hold; built once."""
+    user_id = bindparam("user_id")
+    held = (
+        select(
+            func.array_agg(UserBadge.badge).label("badges"),
+            func.array_agg(UserBadge.level).label("levels"),
         )
-    ).one()
-    if recent[0] >= limit:
-        retry_after = (recent[1] + RATE_WINDOW - now).total_seconds()
+        .where(UserBadge.user_id == user_id)
+        .subquery()
+    )
+    return (
+        select(User, held.c.badges, held.c.levels)
+        .select_from(User)
+        .join(held, true())
+        .where(User.id == user_id)
+        .with_for_update(key_share=True, of=User)
+    )
+
+
+def _enforce_rate(facts, now: datetime, limit: int) -> None:
+    """The 31st check-in of an hour is refused (429), counted after the user's lock."""
+    if facts.recent_checkins >= limit:
+        retry_after = (facts.oldest_recent_at + RATE_WINDOW - now).total_seconds()
         raise RateLimited(
             f"More than {limit} check-ins in an hour; try again later.",
             retry_after=int(retry_after) + 1,
         )
 
 
+def _venue_and_mayor(db_session: Session, venue_id: int) -> tuple[Venue, VenueMayor | None]:
+    """The live venue, held as the check-in's foreign key will anyway (FOR KEY SHARE: a
+    move of the venue waits for the check-in, or the check-in reads the moved venue),
+    with its mayor row; 404 if unknown or deleted."""
+    row = db_session.execute(
+        select(Venue, VenueMayor)
+        .outerjoin(VenueMayor, VenueMayor.venue_id == Venue.id)
+        .where(Venue.id == venue_id, Venue.deleted_at.is_(None))
+        .with_for_update(read=True, key_share=True, of=Venue)
+    ).first()
+    if row is None:
+        raise NotFound("No such venue.")
+    return row.Venue, row.VenueMayor
+
+
 def check_in(
     *,
     db_session: Session,
     user: User,
+    policy: PointsPolicy,
+    checkins_per_hour: int,
     venue_id: int,
     location: dict,
     accuracy_m: float | None = None,
@@ -91,17 +130,26 @@ def check_in(
     """Store a check-in (never refused for looking implausible) and what it earned."""
     effective_time(client_time, clock.now())  # refuse a bad client_time before any lock
     position = LatLon(**location)
-    venue = venues.get(db_session=db_session, venue_id=venue_id, key_share=True)
+    venue, mayor = _venue_and_mayor(db_session, venue_id)
     can_meet = not private and user.location_sharing != "off"
     if can_meet:
-        pairs.lock_pairs(db_session, user.id, pairs.mutual_contact_ids(db_session, user.id))
-    user = _lock_user(db_session, user.id)
+        pairs.lock_contact_pairs(db_session, user.id)
+    user, have = _lock_user(db_session, user.id)
     # Time is read under the lock, so a user's check-ins are created in lock order and
     # every rule sees all the earlier ones as "before now".
     now = clock.now()
     at = effective_time(client_time, now)
-    _enforce_rate(db_session, user.id, now)
-    facts = measure(db_session=db_session, user_id=user.id, venue=venue, position=position, at=at)
+    local_day = at.astimezone(ZoneInfo(venue.timezone)).date()
+    facts = measure(
+        db_session=db_session,
+        user_id=user.id,
+        venue=venue,
+        position=position,
+        at=at,
+        local_day=local_day,
+        since=now - RATE_WINDOW,
+    )
+    _enforce_rate(facts, now, checkins_per_hour)
     event, event_info = None, None
     if event_id is not None:
         event, event_info = attendance.judge(
@@ -120,7 +168,7 @@ def check_in(
         shared=can_meet,
         client_time=client_time,
         effective_at=at,
-        local_day=at.astimezone(ZoneInfo(venue.timezone)).date(),
+        local_day=local_day,
         event_id=event.id if event is not None else None,
         eligible=not broken,
         reasons=[reason.as_dict() for reason in broken],
@@ -128,31 +176,47 @@ def check_in(
     )
     db_session.add(checkin)
     db_session.flush()
-    user.checkin_count += 1
-    user.last_timezone = venue.timezone
     footfall.record(db_session=db_session, checkin=checkin, zone=venue.timezone)
-    earned = {"points": 0, "mayorship": None, "badges": []}
-    meetings = []
+    ledger = Ledger(user.id, checkin.id, now)
+    earned = pipeline.Rewards()
     if not broken:
-        earned = award.checkin_rewards(
-            db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
+        earned = pipeline.reward(
+            db_session=db_session,
+            user=user,
+            checkin=checkin,
+            venue=venue,
+            ledger=ledger,
+            policy=policy,
+            find_meetings=lambda ledger: (
+                detect(
+                    db_session=db_session,
+                    ledger=ledger,
+                    user=user,
+                    checkin=checkin,
+                    venue=venue,
+                    policy=policy,
+                )
+                if can_meet
+                else []
+            ),
+            organiser_id=event.organiser_id if event is not None else None,
+            have=have,
+            around=Around(
+                days=facts.eligible_days,
+                venue_times=facts.venue_times,
+                days_span=DAYS_AROUND,
+                venue_span=VENUE_TIMES_AROUND,
+            ),
+            mayor=mayor,
         )
-        if can_meet:
-            meetings = detect(
-                db_session=db_session, user=user, checkin=checkin, venue=venue, now=now
-            )
-        organiser = event.organiser_id if event is not None else None
-        earned["badges"] = badges.for_checkin(
-            db_session,
-            user,
-            checkin,
-            venue,
-            now,
-            meetings,
-            earned["other_mayor"],
-            organiser,
-            frozenset(earned["changed"]),
-        )
+    pipeline.write(
+        db_session,
+        ledger,
+        earned.counters,
+        checkin_count=User.checkin_count + 1,
+        last_timezone=venue.timezone,
+    )
+    set_committed_value(checkin, "points", ledger.earned)
     venue_view = venues.to_dict(venue)
     if can_meet and not broken:
         # Only a check-in that earns may tell contacts "A is at V". Last: it locks the
@@ -164,7 +228,7 @@ def check_in(
             venue=venue,
             venue_position=LatLon(**venue_view["location"]),
             now=now,
-            met=frozenset(meeting["user_id"] for meeting in meetings),
+            met=frozenset(meeting["user_id"] for meeting in earned.meetings),
         )
     db_session.flush()
     return {
@@ -172,12 +236,12 @@ def check_in(
         "rewards": {
             "eligible": not broken,
             "reasons": checkin.reasons,
-            "points": checkin.points,
-            "badges": earned["badges"],
-            "mayorship": earned["mayorship"],
+            "points": earned.points,
+            "badges": earned.badges,
+            "mayorship": earned.mayorship,
             "event": event_info,
         },
-        "meetings": meetings,
+        "meetings": earned.meetings,
     }
 
 

@@ -6,32 +6,53 @@ order to keep lock order stable.
 """
 
 import hashlib
+from functools import lru_cache
 
-from sqlalchemy import BigInteger, case, delete, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import BigInteger, bindparam, case, delete, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.models import Follow, Relationship
 
 
 def pair_key(a: int, b: int) -> int:
-    """A signed 64-bit advisory-lock key for the unordered pair {a, b}."""
+    """A signed 64-bit advisory-lock key for the unordered pair {a, b} (a venue's
+    mayorship decisions use ``(-1, venue)``)."""
     low, high = min(a, b), max(a, b)
     digest = hashlib.blake2b(f"pair:{low}:{high}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-def lock_pairs(db_session: Session, user_id: int, other_ids: list[int]) -> None:
-    """Take the transaction-scoped lock of every pair (user, other), in key order.
-
-    Two check-ins of a pair (meeting detection) or two follows of a pair then run one
-    after the other, so the second always sees the first.
-    """
-    keys = sorted({pair_key(user_id, other) for other in other_ids})
-    if keys:
-        db_session.execute(
-            select(func.pg_advisory_xact_lock(func.unnest(func.cast(keys, ARRAY(BigInteger)))))
+@lru_cache(maxsize=1)
+def _lock_contact_pairs_statement():
+    """Lock every (user, mutual contact) pair, keys sorted; built once. The key is
+    PostgreSQL's 64-bit hash of ``pair:<low>:<high>``, computed where the contacts are
+    read: one round trip, whatever the number of contacts."""
+    user_id = bindparam("user_id", type_=BigInteger)
+    low = func.least(user_id, Relationship.other_id)
+    high = func.greatest(user_id, Relationship.other_id)
+    keys = (
+        select(
+            func.hashtextextended(
+                func.concat(literal("pair:"), low, literal(":"), high), literal(0)
+            ).label("key")
         )
+        .where(Relationship.user_id == user_id, Relationship.mutual)
+        .order_by(text("1"))
+        .subquery()
+    )
+    return select(func.count(func.pg_advisory_xact_lock(keys.c.key)))
+
+
+def lock_contact_pairs(db_session: Session, user_id: int) -> None:
+    """Take the transaction-scoped lock of every pair (user, mutual contact), in key
+    order.
+
+    Two check-ins of a pair (meeting detection) then run one after the other, so the
+    second always sees the first; any two check-ins lock their common pairs in the same
+    order, so they never deadlock.
+    """
+    db_session.execute(_lock_contact_pairs_statement(), {"user_id": user_id})
 
 
 def mutual_contact_ids(db_session: Session, user_id: int) -> list[int]:

@@ -10,9 +10,9 @@ check-in here ever falls in it.
 from sqlalchemy import Date, Integer, and_, cast, extract, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from service.common.plans import custom_plans
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
-from service.footfall.plans import custom_plans
 from service.footfall.rollup import counts_sql
 from service.footfall.staff import excluded_visit
 from service.models import Checkin, Venue

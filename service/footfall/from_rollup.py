@@ -41,9 +41,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from service.common.plans import custom_plans
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
-from service.footfall.plans import custom_plans
 from service.footfall.staff import accepted, excluded_visit
 from service.footfall.staff import count as staff_count
 from service.models import VenueHour, VenueStaff, VenueVisit, VenueVisitor, VenueVisitorDay

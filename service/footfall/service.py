@@ -6,12 +6,12 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.admin import audit
+from service.common.plans import custom_plans
 from service.errors import DomainError
 from service.footfall import from_raw, from_rollup
 from service.footfall.figures import report
 from service.footfall.grid import make_range, today_in
 from service.footfall.meetings import add_meetings
-from service.footfall.plans import custom_plans
 from service.models import User
 from service.venues import service as venues
 

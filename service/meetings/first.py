@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.models import Checkin, Meeting, PointsEntry, User
-from service.rewards.ledger import credit_checkin
+from service.models import Meeting
+from service.rewards.ledger import Ledger, credit
+from service.rewards.policy import PointsPolicy
 
 MOVED = "first_meeting_moved"
 
@@ -25,33 +26,20 @@ def _both(meeting_id: int, user_id: int, other_id: int):
     return Meeting.user_id.in_((user_id, other_id)), Meeting.id == meeting_id
 
 
-def _adjust(
-    db_session: Session, user_id: int, checkin_id: int, points: int, reason: str, now: datetime
-) -> None:
-    """A ledger line moving a user's and a check-in's totals, through the session's own
-    objects (the person checking in is one of them, with unflushed changes)."""
-    db_session.add(
-        PointsEntry(
-            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=now
-        )
-    )
-    db_session.get(User, user_id).points += points
-    db_session.get(Checkin, (user_id, checkin_id)).points += points
-
-
 def claim(
     db_session: Session,
     *,
-    user_id: int,
+    ledger: Ledger,
     other_id: int,
     meeting_id: int,
     met_at: datetime,
-    now: datetime,
-    cfg,
+    policy: PointsPolicy,
 ) -> tuple[bool, int | None]:
     """Decide whether a just-recorded meeting (its rows inserted with ``first_time``
-    false) is the pair's first; returns ``(first, moved_from)``: the id of the meeting
-    the first moved from, whose bonus is corrected here."""
+    false) of ``ledger``'s user with ``other_id`` is the pair's first; returns ``(first,
+    moved_from)``: the id of the meeting the first moved from, whose bonus is corrected
+    here (the person checking in through their ledger, the other at once)."""
+    user_id = ledger.user_id
     prior = db_session.execute(
         select(Meeting.id, Meeting.met_at).where(
             Meeting.user_id == user_id,
@@ -63,15 +51,15 @@ def claim(
     if prior is not None and met_at >= prior.met_at:
         return False, None
     if prior is not None:
-        correction = cfg["POINTS_MEETING"] - cfg["POINTS_FIRST_MEETING"]
+        correction = policy.meeting - policy.first_meeting
         sides = db_session.execute(
             select(Meeting.user_id, Meeting.checkin_id).where(*_both(prior.id, user_id, other_id))
         ).all()
         for side_user, side_checkin in sides:
-            if side_user == user_id:  # the person checking in: their objects, unflushed
-                _adjust(db_session, side_user, side_checkin, correction, MOVED, now)
-            else:  # the other: an increment in SQL, never a stale total written back
-                credit_checkin(db_session, side_user, side_checkin, correction, MOVED, now)
+            if side_user == user_id:
+                ledger.add(MOVED, correction, side_checkin)
+            else:
+                credit(db_session, side_user, correction, MOVED, ledger.now, side_checkin)
         db_session.execute(
             update(Meeting).where(*_both(prior.id, user_id, other_id)).values(first_time=False)
         )

@@ -66,6 +66,12 @@ class User(Base):
         server_default="0",
         comment="kept with the rewards (recompute-rewards rebuilds it)",
     )
+    venues_visited: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default="0", comment="rows of user_venues, kept"
+    )
+    cities_visited: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default="0", comment="rows of user_cities, kept"
+    )
     token_version: Mapped[int] = mapped_column(
         Integer,
         nullable=False,

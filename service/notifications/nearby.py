@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.privacy import APPROXIMATE_ROUNDING_M, EXACT_ROUNDING_M, round_distance
+from service.common.plans import custom_plans
 from service.models import Checkin, NearbyQuota, Notification, Relationship, User, Venue
 from service.notifications import messages, outbox
 from service.notifications.quiet import local_day
@@ -146,16 +147,17 @@ def fan_out(
     if checkin.private or sender.location_sharing == "off" or checkin.effective_at < now - RECENT:
         return 0
     shown = shaping.shown_position(sender.id, sender.location_sharing, venue_position)
-    rows = db_session.execute(
-        _candidates_statement(),
-        {
-            "sender_id": sender.id,
-            "lat": shown.lat,
-            "lon": shown.lon,
-            "since": now - RECENT,
-            "cooldown_since": now - COOLDOWN,
-        },
-    ).all()
+    with custom_plans(db_session):  # a generic plan was measured 6x slower
+        rows = db_session.execute(
+            _candidates_statement(),
+            {
+                "sender_id": sender.id,
+                "lat": shown.lat,
+                "lon": shown.lon,
+                "since": now - RECENT,
+                "cooldown_since": now - COOLDOWN,
+            },
+        ).all()
     rows = [row for row in rows if row.other_id not in met]
     if not rows:
         return 0

@@ -2,13 +2,13 @@
 visit and a streak, a new city, and the venue's mayorship (PRODUCT.md, Points).
 
 Each point is a line in the ledger (who, why, how many, which check-in), so totals can be
-audited and rebuilt.
+audited and rebuilt. The person's own lines go to the check-in's ``Ledger``.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -16,24 +16,26 @@ from sqlalchemy.orm import Session
 from geo.cities import city_of
 from geo.coords import LatLon
 from geo.sql import latitude, longitude
-from service.models import (
-    Checkin,
-    PointsEntry,
-    User,
-    UserCity,
-    UserVenue,
-    Venue,
-    VenueMayor,
-    VenueVisitDay,
-)
+from service.models import Checkin, User, UserCity, UserVenue, Venue, VenueMayor, VenueVisitDay
 from service.rewards import expiry, mayorship
-from service.rewards.ledger import credit
-from service.rewards.rules import Context, streak
+from service.rewards.ledger import Ledger, credit
+from service.rewards.policy import PointsPolicy
+from service.rewards.rules import Around, Context, Fact, streak
 from service.rewards.streaks import streak_bonus
 
-# Rule kinds whose number can move with any eligible check-in; the others move only on
-# the events noted in ``checkin_rewards`` (a first visit, a new city, a new day, ...).
-ALWAYS_CHANGED = frozenset({"checkins", "same_venue_repeats", "crowd", "local_hour"})
+
+@dataclass
+class Visit:
+    """What an eligible check-in changed besides meetings: the facts (for the badge
+    rules), numbers already known (by rule kind), the mayorship to tell the person,
+    another user who became mayor, and how the person's counters move."""
+
+    facts: set[Fact] = field(default_factory=set)
+    known: dict[str, int] = field(default_factory=dict)
+    mayorship: dict | None = None
+    new_mayor: int | None = None
+    venues_added: int = 0
+    cities_added: int = 0
 
 
 def _inserted(db_session: Session, statement) -> bool:
@@ -67,24 +69,38 @@ def _first_today(db_session: Session, checkin: Checkin, now: datetime) -> bool:
     )
 
 
-def checkin_rewards(
-    *, db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime
-) -> dict:
-    """Ledger lines and state for one eligible check-in; returns points and mayorship."""
-    cfg = current_app.config
-    lines = [("checkin", cfg["POINTS_CHECKIN"])]
-    changed = set(ALWAYS_CHANGED)
+def visit(
+    *,
+    db_session: Session,
+    user: User,
+    checkin: Checkin,
+    venue: Venue,
+    ledger: Ledger,
+    policy: PointsPolicy,
+    around: Around | None = None,
+    mayor: VenueMayor | bool | None = False,
+) -> Visit:
+    """The visit's ledger lines and state for one eligible check-in (PRODUCT.md, Points:
+    the check-in, a first visit, an event, a streak, a mayorship). ``around``: the
+    user's check-ins around it, when already read; ``mayor``: the venue's mayor row as
+    read with the venue (False: not read)."""
+    now = ledger.now
+    done = Visit(facts={Fact.CHECKIN})
+    ledger.add("checkin", policy.checkin)
     if _inserted(
         db_session,
         insert(UserVenue).values(
             user_id=user.id, venue_id=venue.id, first_checkin_id=checkin.id, first_at=now
         ),
     ):
-        lines.append(("first_visit", cfg["POINTS_FIRST_VISIT"]))
-        changed.add("distinct_venues")
+        ledger.add("first_visit", policy.first_visit)
+        done.facts.add(Fact.FIRST_VISIT)
+        done.venues_added = 1
+    else:
+        done.facts.add(Fact.REVISIT)
     if checkin.event_id is not None:
-        lines.append(("event", cfg["POINTS_EVENT"]))
-        changed.add("events_attended")
+        ledger.add("event", policy.event)
+        done.facts.add(Fact.EVENT_CHECKIN)
     if _inserted(
         db_session,
         insert(UserCity).values(
@@ -94,18 +110,29 @@ def checkin_rewards(
             first_at=now,
         ),
     ):
-        changed.add("distinct_cities")
-    if _first_today(db_session, checkin, now):
+        done.facts.add(Fact.NEW_CITY)
+        done.cities_added = 1
+    done.known = {
+        "checkins": user.eligible_checkins + 1,
+        "distinct_venues": user.venues_visited + done.venues_added,
+        "distinct_cities": user.cities_visited + done.cities_added,
+    }
+    first_today = (
+        checkin.local_day not in around.days
+        if around is not None
+        else _first_today(db_session, checkin, now)
+    )
+    if first_today:
         # the run through this day: a replay filling a gap earns (and awards) the streak
         # it completes through today; the days after it are not credited again
-        changed.add("streak")
-        length = streak(Context(db_session, user.id, now, checkin, venue), {}, 30)
-        bonus = streak_bonus(length, cfg["POINTS_STREAK_DAY"], cfg["POINTS_STREAK_MAX"])
+        done.facts.add(Fact.NEW_DAY)
+        length = streak(Context(db_session, user.id, now, checkin, venue, around=around), {}, 30)
+        done.known["streak"] = length
+        bonus = streak_bonus(length, policy.streak_day, policy.streak_max)
         if bonus:
-            lines.append(("streak", bonus))
-    crown, other_mayor = None, None
+            ledger.add("streak", bonus)
     # decisions that fell due before this check-in are made as of their own day first
-    expiry.settle_venue(db_session, venue, now, cfg["POINTS_MAYORSHIP"])
+    expiry.settle_venue(db_session, venue, now, policy.mayorship, mayor)
     # mayorship days only from check-ins contacts could see (a mayor is shown to them)
     if checkin.shared and _inserted(
         db_session,
@@ -113,63 +140,55 @@ def checkin_rewards(
             venue_id=venue.id, user_id=user.id, local_day=checkin.local_day
         ),
     ):
-        crown, other_mayor = _mayorship(db_session, user, checkin, venue, now, lines)
-        if crown is not None and crown["status"] == "new":
-            changed.add("mayorships")
+        _mayorship(db_session, user, checkin, venue, ledger, policy, done)
     else:
-        crown = _still_mayor(db_session, venue.id, user.id)
-    for reason, points in lines:
-        db_session.add(
-            PointsEntry(
-                user_id=user.id, checkin_id=checkin.id, reason=reason, points=points, created_at=now
-            )
-        )
-    total = sum(points for _, points in lines)
-    checkin.points += total
-    user.points += total
-    user.eligible_checkins += 1
-    return {"points": total, "mayorship": crown, "other_mayor": other_mayor, "changed": changed}
+        if mayor is not None:  # through the identity map: settling may have changed it
+            mayor = db_session.get(VenueMayor, venue.id)
+        done.mayorship = _still_mayor(mayor, venue.id, user.id)
+    return done
 
 
-def _still_mayor(db_session: Session, venue_id: int, user_id: int) -> dict | None:
-    mayor = db_session.get(VenueMayor, venue_id)
+def _still_mayor(mayor: VenueMayor | None, venue_id: int, user_id: int) -> dict | None:
     if mayor is None or mayor.user_id != user_id:
         return None
     return {"venue_id": venue_id, "status": "kept", "days": mayor.days}
 
 
 def _mayorship(
-    db_session: Session, user: User, checkin: Checkin, venue: Venue, now: datetime, lines: list
-) -> tuple[dict | None, int | None]:
-    """Re-decide the mayor after a new visit day; +25 to whoever newly becomes mayor.
-
-    Returns what to tell the person checking in, and another user who became mayor
-    (when the previous mayor's days ran out of the window)."""
-    today = now.astimezone(ZoneInfo(venue.timezone)).date()
+    db_session: Session,
+    user: User,
+    checkin: Checkin,
+    venue: Venue,
+    ledger: Ledger,
+    policy: PointsPolicy,
+    done: Visit,
+) -> None:
+    """Re-decide the mayor after a new visit day; +25 to whoever newly becomes mayor
+    (the person checking in, or another user whose rival's days ran out)."""
+    today = ledger.now.astimezone(ZoneInfo(venue.timezone)).date()
     previous, mayor, days = mayorship.evaluate(
         db_session=db_session,
         venue_id=venue.id,
         today=today,
         arriving=user.id,
-        now=now,
+        now=ledger.now,
         checkin_id=checkin.id,
     )
-    points = current_app.config["POINTS_MAYORSHIP"]
     if mayor == user.id:
         if previous != user.id:
-            lines.append(("mayorship", points))
+            ledger.add("mayorship", policy.mayorship)
+            done.facts.add(Fact.NEW_MAYORSHIP)
         status = "kept" if previous == user.id else "new"
-        return {"venue_id": venue.id, "status": status, "days": days}, None
-    if mayor is not None and mayor != previous:
-        credit(db_session, mayor, points, "mayorship", now, None)
-        return None, mayor
-    return None, None
+        done.mayorship = {"venue_id": venue.id, "status": status, "days": days}
+    elif mayor is not None and mayor != previous:
+        credit(db_session, mayor, policy.mayorship, "mayorship", ledger.now, None)
+        done.new_mayor = mayor
 
 
-def redecide_mayor(*, db_session: Session, venue: Venue, now: datetime) -> None:
+def redecide_mayor(*, db_session: Session, venue: Venue, now: datetime, points: int) -> None:
     """Re-decide a venue's mayor outside a check-in (its staff changed); whoever newly
-    becomes mayor earns the mayorship points."""
-    expiry.settle_venue(db_session, venue, now, current_app.config["POINTS_MAYORSHIP"])
+    becomes mayor earns the mayorship ``points``."""
+    expiry.settle_venue(db_session, venue, now, points)
     previous, mayor, _days = mayorship.evaluate(
         db_session=db_session,
         venue_id=venue.id,
@@ -179,4 +198,4 @@ def redecide_mayor(*, db_session: Session, venue: Venue, now: datetime) -> None:
         checkin_id=None,
     )
     if mayor is not None and mayor != previous:
-        credit(db_session, mayor, current_app.config["POINTS_MAYORSHIP"], "mayorship", now, None)
+        credit(db_session, mayor, points, "mayorship", now, None)

@@ -4,29 +4,43 @@
 INSERT ... ON CONFLICT DO NOTHING, so racing check-ins can never award twice.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, bindparam, func, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session, aliased
 
-from service.models import Checkin, User, UserBadge, Venue
+from service.models import Checkin, UserBadge
 from service.notifications import messages, outbox
-from service.rewards.catalogue import BY_KEY, CATALOGUE, Badge
-from service.rewards.rules import RULES, SOCIAL_KINDS, Context
+from service.rewards.catalogue import CATALOGUE, Badge
+from service.rewards.rules import RULES, Context, Fact, moved_by
+
+CROWDS = tuple(badge for badge in CATALOGUE if badge.kind == "crowd")
 
 
-def held(ctx: Context) -> set[tuple[str, int]]:
+def _measure_key(badge: Badge) -> tuple:
+    return badge.kind, repr(sorted(badge.params.items()))
+
+
+# how far a measure must count: the highest threshold of the badges sharing it
+_CAPS: dict[tuple, int] = {}
+for _badge in CATALOGUE:
+    _key = _measure_key(_badge)
+    _CAPS[_key] = max(_CAPS.get(_key, 0), *_badge.levels)
+
+
+def held(db_session: Session, user_id: int) -> set[tuple[str, int]]:
     """The (badge, level) pairs the user already has."""
-    rows = ctx.db_session.execute(
-        select(UserBadge.badge, UserBadge.level).where(UserBadge.user_id == ctx.user_id)
+    rows = db_session.execute(
+        select(UserBadge.badge, UserBadge.level).where(UserBadge.user_id == user_id)
     )
     return {tuple(row) for row in rows}
 
 
 def _award(ctx: Context, badge: Badge, level: int, checkin_id: int | None) -> bool:
     inserted = ctx.db_session.execute(
-        insert(UserBadge)
+        insert(UserBadge.__table__)
         .values(
             user_id=ctx.user_id,
             badge=badge.key,
@@ -42,80 +56,112 @@ def _award(ctx: Context, badge: Badge, level: int, checkin_id: int | None) -> bo
     return inserted is not None
 
 
-def evaluate(ctx: Context, kinds: frozenset[str] | None = None) -> list[dict]:
-    """Award every badge level the user now qualifies for; return the new ones."""
-    have = held(ctx)
+def evaluate(
+    ctx: Context, kinds: frozenset[str], have: set[tuple[str, int]] | None = None
+) -> list[dict]:
+    """Award every badge level of these rule kinds the user now qualifies for; return the
+    new ones. ``have``: the badges held, when the caller already read them."""
+    if not kinds:
+        return []
+    if have is None:
+        have = held(ctx.db_session, ctx.user_id)
     checkin_id = ctx.checkin.id if ctx.checkin is not None else None
-    new = []
+    new, measured = [], {}
     for badge in CATALOGUE:
-        rule = RULES.get(badge.kind)
+        if badge.kind not in kinds:
+            continue
         missing = [
             (level, threshold)
             for level, threshold in enumerate(badge.levels, 1)
             if (badge.key, level) not in have
         ]
-        if rule is None or not missing or (kinds is not None and badge.kind not in kinds):
+        if not missing:
             continue
-        value = rule(ctx, badge.params, max(badge.levels))
+        value = ctx.known.get(badge.kind)
+        if value is None:  # badges of one kind with the same parameters measure once
+            key = _measure_key(badge)
+            if key not in measured:
+                measured[key] = RULES[badge.kind].measure(ctx, badge.params, _CAPS[key])
+            value = measured[key]
         for level, threshold in missing:
             if value >= threshold and _award(ctx, badge, level, checkin_id):
                 new.append(view(badge, level))
     return new
 
 
-def crowd_for_others(ctx: Context) -> list[tuple[int, dict]]:
-    """When this check-in makes a crowd, everyone else in it may earn Crowd too."""
-    badge = BY_KEY["crowd"]
+@lru_cache(maxsize=1)
+def _crowd_statement():
+    """The check-ins at a venue around ``at`` now in a crowd whose people hold no Crowd
+    badge: the person's own check-in and everyone else's within the window, each with
+    the people within the window of it; built once. A first pass over twice the window
+    (``LIMIT`` the threshold) settles the common case, no crowd, without the per-check-in
+    counts."""
+    badge = CROWDS[0]
     window = timedelta(hours=badge.params["window_hours"])
-    at = ctx.checkin.effective_at
-    others = ctx.db_session.scalars(
-        select(Checkin)
-        .where(
-            Checkin.venue_id == ctx.checkin.venue_id,
+    threshold = min(badge.levels)
+    at = bindparam("at", type_=DateTime(timezone=True))
+    now = bindparam("now", type_=DateTime(timezone=True))
+    venue_id, user_id, checkin_id = bindparam("venue_id"), bindparam("user_id"), bindparam("id")
+
+    def around(start, end):
+        return (
+            Checkin.venue_id == venue_id,
             Checkin.eligible,
-            Checkin.user_id != ctx.user_id,
-            Checkin.created_at <= ctx.now,
-            Checkin.effective_at >= at - window,
-            Checkin.effective_at <= at + window,
+            Checkin.created_at <= now,
+            Checkin.effective_at >= start,
+            Checkin.effective_at <= end,
+        )
+
+    nearby = select(Checkin.user_id).distinct().where(*around(at - 2 * window, at + 2 * window))
+    enough = select(func.count()).select_from(nearby.limit(threshold).subquery())
+    other = aliased(Checkin)
+    people = (
+        select(func.count(Checkin.user_id.distinct()).label("people"))
+        .where(*around(other.effective_at - window, other.effective_at + window))
+        .lateral("people")
+    )
+    return (
+        select(other.user_id, other.id, other.effective_at, people.c.people)
+        .ext(distinct_on(other.user_id))
+        .join(people, people.c.people >= threshold)
+        .where(
+            enough.scalar_subquery() >= threshold,
+            other.venue_id == venue_id,
+            other.eligible,
+            other.created_at <= now,
+            other.effective_at >= at - window,
+            other.effective_at <= at + window,
+            (other.user_id != user_id) | (other.id == checkin_id),
             ~select(UserBadge.user_id)
-            .where(UserBadge.user_id == Checkin.user_id, UserBadge.badge == badge.key)
+            .where(
+                UserBadge.user_id == other.user_id,
+                UserBadge.badge.in_([b.key for b in CROWDS]),
+            )
             .exists(),
         )
-        .order_by(Checkin.user_id, Checkin.id)
+        .order_by(other.user_id, other.id)
+    )
+
+
+def crowd(ctx: Context) -> list[dict]:
+    """When this check-in makes (or joins) a crowd: Crowd to everyone in it who lacks it,
+    each for their own check-in; returns the person's own new badges."""
+    rows = ctx.db_session.execute(
+        _crowd_statement(),
+        {
+            "at": ctx.checkin.effective_at,
+            "now": ctx.now,
+            "venue_id": ctx.checkin.venue_id,
+            "user_id": ctx.user_id,
+            "id": ctx.checkin.id,
+        },
     ).all()
-    awarded = []
-    for other in others:
-        other_ctx = Context(ctx.db_session, other.user_id, ctx.now, other, ctx.venue)
-        awarded += [(other.user_id, b) for b in evaluate(other_ctx, frozenset({"crowd"}))]
-    return awarded
-
-
-def for_checkin(
-    db_session: Session,
-    user: User,
-    checkin: Checkin,
-    venue: Venue,
-    now: datetime,
-    meetings: list[dict],
-    other_mayor: int | None,
-    organiser: int | None = None,
-    changed: frozenset[str] | None = None,
-) -> list[dict]:
-    """New badges of the person checking in; also award what the check-in earned others
-    (met contacts, a crowd, a mayor whose rival's days ran out, the event's organiser).
-
-    ``changed`` limits the person's own evaluation to the rule kinds this check-in can have
-    moved (None: all)."""
-    if changed is not None and meetings:
-        changed = changed | SOCIAL_KINDS
-    mine = evaluate(Context(db_session, user.id, now, checkin, venue), changed)
-    for meeting in meetings:
-        evaluate(Context(db_session, meeting["user_id"], now), SOCIAL_KINDS)
-    if other_mayor is not None:
-        evaluate(Context(db_session, other_mayor, now), frozenset({"mayorships"}))
-    if organiser is not None and organiser != user.id:
-        evaluate(Context(db_session, organiser, now), frozenset({"hosted_event_checkins"}))
-    crowd_for_others(Context(db_session, user.id, now, checkin, venue))
+    mine = []
+    for row in rows:
+        them = Context(ctx.db_session, row.user_id, ctx.now, row, ctx.venue, {"crowd": row.people})
+        new = evaluate(them, moved_by({Fact.CROWD}), have=set())
+        if row.user_id == ctx.user_id:
+            mine += new
     return mine
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from service.models import Venue, VenueMayor
 from service.rewards import badges, mayorship
 from service.rewards.ledger import credit
-from service.rewards.rules import Context
+from service.rewards.rules import Context, Fact, moved_by
 
 BATCH = 500
 
@@ -49,10 +49,18 @@ def as_of(db_session: Session, current: VenueMayor, zone: str, now: datetime) ->
     return mayor, days, since
 
 
-def settle_venue(db_session: Session, venue: Venue, now: datetime, points: int) -> int:
+def settle_venue(
+    db_session: Session,
+    venue: Venue,
+    now: datetime,
+    points: int,
+    current: VenueMayor | bool | None = False,
+) -> int:
     """Write the re-decisions of the venue's mayorship that fell due by ``now``; returns
-    how many changed the mayor. Takes the venue's decision lock."""
-    current = db_session.get(VenueMayor, venue.id)
+    how many changed the mayor. Takes the venue's decision lock. ``current``: the mayor
+    row as the caller read it (False: read it here)."""
+    if current is False:
+        current = db_session.get(VenueMayor, venue.id)
     if current is None or current.expires_at > now:
         return 0
     mayorship.lock(db_session, venue.id)
@@ -66,7 +74,9 @@ def settle_venue(db_session: Session, venue: Venue, now: datetime, points: int) 
             continue
         changed += 1
         credit(db_session, step.mayor, points, "mayorship", step.at, None)
-        badges.evaluate(Context(db_session, step.mayor, step.at), frozenset({"mayorships"}))
+        badges.evaluate(
+            Context(db_session, step.mayor, step.at), moved_by(frozenset({Fact.NEW_MAYORSHIP}))
+        )
     db_session.flush()
     return changed
 

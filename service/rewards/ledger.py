@@ -1,8 +1,15 @@
-"""Points ledger lines for someone other than the person checking in."""
+"""Points ledger lines: who, why, how many, which check-in; totals follow the lines.
 
+The person checking in collects their lines in a ``Ledger`` written once at the end of
+the check-in (one INSERT, one increment of their total); everyone else a check-in pays
+(a met contact, a new mayor) is credited at once with ``credit``. Totals are always
+incremented in SQL, never written back from a copy read earlier.
+"""
+
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from service.models import Checkin, PointsEntry, User
@@ -17,21 +24,76 @@ def credit(
     checkin_id: int | None,
 ) -> None:
     """A ledger line and the user's total (and the check-in's, when it names one)."""
-    db_session.add(
-        PointsEntry(
-            user_id=user_id, checkin_id=checkin_id, reason=reason, points=points, created_at=now
-        )
+    db_session.execute(
+        insert(PointsEntry.__table__),
+        [
+            {
+                "user_id": user_id,
+                "checkin_id": checkin_id,
+                "reason": reason,
+                "points": points,
+                "created_at": now,
+            }
+        ],
     )
     db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
+    if checkin_id is not None:
+        _add_to_checkin(db_session, user_id, checkin_id, points)
 
 
-def credit_checkin(
-    db_session: Session, user_id: int, checkin_id: int, points: int, reason: str, now: datetime
-) -> None:
-    """``credit`` for one of the user's check-ins, whose own total moves too."""
-    credit(db_session, user_id, points, reason, now, checkin_id)
+def _add_to_checkin(db_session: Session, user_id: int, checkin_id: int, points: int) -> None:
     db_session.execute(
         update(Checkin)
         .where(Checkin.user_id == user_id, Checkin.id == checkin_id)
         .values(points=Checkin.points + points)
     )
+
+
+@dataclass
+class Ledger:
+    """The lines of the person checking in, for this check-in (or, for a correction, an
+    earlier one of theirs)."""
+
+    user_id: int
+    checkin_id: int
+    now: datetime
+    lines: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def add(self, reason: str, points: int, checkin_id: int | None = None) -> None:
+        """One more line (on this check-in unless another is named)."""
+        self.lines.append((reason, points, checkin_id or self.checkin_id))
+
+    @property
+    def earned(self) -> int:
+        """What this check-in earned."""
+        return sum(points for _, points, checkin in self.lines if checkin == self.checkin_id)
+
+    def write(self, db_session: Session) -> None:
+        """The lines, and the check-ins' totals; the user's total moves with ``users``'
+        one update at the end of the check-in (``total``)."""
+        if not self.lines:
+            return
+        db_session.execute(
+            insert(PointsEntry.__table__),
+            [
+                {
+                    "user_id": self.user_id,
+                    "checkin_id": checkin,
+                    "reason": reason,
+                    "points": points,
+                    "created_at": self.now,
+                }
+                for reason, points, checkin in self.lines
+            ],
+        )
+        per_checkin: dict[int, int] = {}
+        for _, points, checkin in self.lines:
+            per_checkin[checkin] = per_checkin.get(checkin, 0) + points
+        for checkin, points in per_checkin.items():
+            if points:
+                _add_to_checkin(db_session, self.user_id, checkin, points)
+
+    @property
+    def total(self) -> int:
+        """Every line's points: what the user's total moves by."""
+        return sum(points for _, points, _ in self.lines)

@@ -1,40 +1,69 @@
 """Rule kinds: each measures one number from the history as of ``now``; a badge is
 earned when the number reaches its level's threshold.
 
+Each rule declares the facts that move its number (``Rule.moves_on``); a check-in
+evaluates only the rules whose facts it changed (``moved_by``), so a new rule that
+declares its facts is evaluated wherever they happen, and none is listed twice. Numbers
+the check-in already knows (kept as counters on the user, or measured in the check-in's
+own round trips) are looked up in ``Context.known`` instead of counted again.
+
 Every query only counts what existed at ``now`` (check-ins created by then), so
 recomputing from the history later reaches the same badges as live awarding.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import (
-    Checkin,
-    Event,
-    MayorshipChange,
-    Meeting,
-    User,
-    UserCity,
-    UserVenue,
-    Venue,
-)
-from service.rewards.streaks import streak_run
+from service.models import Checkin, Event, MayorshipChange, Meeting, User, Venue
+from service.rewards.streaks import repeats, streak_run
+
+
+class Fact(StrEnum):
+    """What a check-in can change for someone; rules move on these."""
+
+    CHECKIN = "checkin"  # an eligible check-in
+    FIRST_VISIT = "first_visit"  # the user's first at the venue
+    REVISIT = "revisit"  # not the first at the venue
+    NEW_CITY = "new_city"
+    NEW_DAY = "new_day"  # the first eligible check-in of its local day
+    EVENT_CHECKIN = "event_checkin"
+    MET = "met"  # a meeting, on either side
+    MET_AT_EVENT = "met_at_event"
+    NEW_MAYORSHIP = "new_mayorship"
+    HOSTED_CHECKIN = "hosted_checkin"  # someone checked in to the user's event
+    CROWD = "crowd"  # the user's check-in is now in a crowd
+
+
+@dataclass(frozen=True)
+class Around:
+    """The user's eligible check-ins around the one being rewarded, read with its
+    measures (before it was stored, so without it): their local days within
+    ``days_span`` days and their times at its venue within ``venue_span``."""
+
+    days: frozenset[date]
+    venue_times: tuple[datetime, ...]
+    days_span: int
+    venue_span: timedelta
 
 
 @dataclass
 class Context:
-    """What a rule may look at: whose badges, when, and the check-in being rewarded."""
+    """What a rule may look at: whose badges, when, the check-in being rewarded, the
+    numbers already known (by rule kind) and, live, the check-ins around it."""
 
     db_session: Session
     user_id: int
     now: datetime
     checkin: Checkin | None = None
     venue: Venue | None = None
+    known: dict[str, int] = field(default_factory=dict)
+    around: Around | None = None
 
 
 def _bounded_count(ctx: Context, query, cap: int) -> int:
@@ -46,29 +75,17 @@ def _eligible(ctx: Context):
     return (Checkin.user_id == ctx.user_id, Checkin.eligible, Checkin.created_at <= ctx.now)
 
 
-def checkins(ctx: Context, params: dict, cap: int) -> int:
-    """Eligible check-ins (the user's counter, kept under the user lock)."""
-    return ctx.db_session.scalar(select(User.eligible_checkins).where(User.id == ctx.user_id))
+def _counter(column):
+    def read(ctx: Context, params: dict, cap: int) -> int:
+        return ctx.db_session.scalar(select(column).where(User.id == ctx.user_id))
+
+    read.__doc__ = f"The user's ``{column.key}`` counter (kept under the user lock)."
+    return read
 
 
-def distinct_venues(ctx: Context, params: dict, cap: int) -> int:
-    """Venues with an eligible check-in."""
-    return _bounded_count(
-        ctx,
-        select(UserVenue.venue_id).where(
-            UserVenue.user_id == ctx.user_id, UserVenue.first_at <= ctx.now
-        ),
-        cap,
-    )
-
-
-def distinct_cities(ctx: Context, params: dict, cap: int) -> int:
-    """Cities with an eligible check-in."""
-    return _bounded_count(
-        ctx,
-        select(UserCity.city).where(UserCity.user_id == ctx.user_id, UserCity.first_at <= ctx.now),
-        cap,
-    )
+checkins = _counter(User.eligible_checkins)  # eligible check-ins
+distinct_venues = _counter(User.venues_visited)  # venues with an eligible check-in
+distinct_cities = _counter(User.cities_visited)  # cities with an eligible check-in
 
 
 def same_venue_repeats(ctx: Context, params: dict, cap: int) -> int:
@@ -78,8 +95,10 @@ def same_venue_repeats(ctx: Context, params: dict, cap: int) -> int:
         return 0
     window = timedelta(days=params["window_days"])
     at = ctx.checkin.effective_at
-    times = sorted(
-        ctx.db_session.scalars(
+    if ctx.around is not None and window <= ctx.around.venue_span:
+        times = [*ctx.around.venue_times, at]
+    else:
+        times = ctx.db_session.scalars(
             select(Checkin.effective_at).where(
                 *_eligible(ctx),
                 Checkin.venue_id == ctx.checkin.venue_id,
@@ -87,14 +106,7 @@ def same_venue_repeats(ctx: Context, params: dict, cap: int) -> int:
                 Checkin.effective_at < at + window,
             )
         )
-    )
-    best = 0
-    for index, start in enumerate(times):
-        if start > at:
-            break
-        if at - start < window:
-            best = max(best, sum(1 for moment in times[index:] if moment - start < window))
-    return best
+    return repeats(sorted(times), at, window)
 
 
 def contacts_met(ctx: Context, params: dict, cap: int) -> int:
@@ -195,6 +207,8 @@ def streak(ctx: Context, params: dict, cap: int) -> int:
     if ctx.checkin is None:
         return 0
     day = ctx.checkin.local_day
+    if ctx.around is not None and cap < ctx.around.days_span:
+        return streak_run(ctx.around.days | {day}, day)
     days = set(
         ctx.db_session.scalars(
             select(Checkin.local_day)
@@ -220,21 +234,30 @@ def mayorships(ctx: Context, params: dict, cap: int) -> int:
     )
 
 
-Rule = Callable[[Context, dict, int], int]
+@dataclass(frozen=True)
+class Rule:
+    """A rule kind: how to measure its number, and the facts that can move it."""
+
+    measure: Callable[[Context, dict, int], int]
+    moves_on: frozenset[Fact]
+
 
 RULES: dict[str, Rule] = {
-    "checkins": checkins,
-    "distinct_venues": distinct_venues,
-    "distinct_cities": distinct_cities,
-    "same_venue_repeats": same_venue_repeats,
-    "contacts_met": contacts_met,
-    "contacts_met_at_event": contacts_met_at_event,
-    "crowd": crowd,
-    "events_attended": events_attended,
-    "local_hour": local_hour,
-    "streak": streak,
-    "mayorships": mayorships,
-    "hosted_event_checkins": hosted_event_checkins,
+    "checkins": Rule(checkins, frozenset({Fact.CHECKIN})),
+    "distinct_venues": Rule(distinct_venues, frozenset({Fact.FIRST_VISIT})),
+    "distinct_cities": Rule(distinct_cities, frozenset({Fact.NEW_CITY})),
+    "same_venue_repeats": Rule(same_venue_repeats, frozenset({Fact.REVISIT})),
+    "contacts_met": Rule(contacts_met, frozenset({Fact.MET})),
+    "contacts_met_at_event": Rule(contacts_met_at_event, frozenset({Fact.MET_AT_EVENT})),
+    "crowd": Rule(crowd, frozenset({Fact.CROWD})),
+    "events_attended": Rule(events_attended, frozenset({Fact.EVENT_CHECKIN})),
+    "local_hour": Rule(local_hour, frozenset({Fact.CHECKIN})),
+    "streak": Rule(streak, frozenset({Fact.NEW_DAY})),
+    "mayorships": Rule(mayorships, frozenset({Fact.NEW_MAYORSHIP})),
+    "hosted_event_checkins": Rule(hosted_event_checkins, frozenset({Fact.HOSTED_CHECKIN})),
 }
-# Kinds about other people's activity: evaluated for everyone a check-in affects.
-SOCIAL_KINDS = frozenset({"contacts_met", "contacts_met_at_event"})
+
+
+def moved_by(facts: frozenset[Fact] | set[Fact]) -> frozenset[str]:
+    """The rule kinds whose number these facts can have moved."""
+    return frozenset(kind for kind, rule in RULES.items() if rule.moves_on & facts)

@@ -1,6 +1,6 @@
-"""Consecutive-day streaks (pure)."""
+"""Consecutive-day streaks and repeats within a window (pure)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 BONUS_PER_DAY = 2
 MAX_BONUS = 20
@@ -28,3 +28,15 @@ def streak_run(days: set[date], day: date) -> int:
 def streak_bonus(length: int, per_day: int = BONUS_PER_DAY, cap: int = MAX_BONUS) -> int:
     """+2 for each day the streak has lasted beyond its first, at most +20."""
     return min(per_day * max(length - 1, 0), cap)
+
+
+def repeats(times: list[datetime], at: datetime, window: timedelta) -> int:
+    """The most of ``times`` (sorted, ``at`` among them) spanning less than ``window``
+    with ``at`` among them."""
+    best = 0
+    for index, start in enumerate(times):
+        if start > at:
+            break
+        if at - start < window:
+            best = max(best, sum(1 for moment in times[index:] if moment - start < window))
+    return best

@@ -1,5 +1,6 @@
 """A venue's staff: the owner (or an admin) invites, the person accepts or declines."""
 
+from flask import current_app
 from flask.views import MethodView
 
 from service.auth.tokens import current_user
@@ -68,7 +69,13 @@ class StaffMember(MethodView):
     @blp.response(204)
     def delete(self, venue_id, handle):
         """Take someone off the staff, or withdraw their invitation"""
-        service.remove(db_session=db.session, user=current_user(), venue_id=venue_id, handle=handle)
+        service.remove(
+            db_session=db.session,
+            user=current_user(),
+            venue_id=venue_id,
+            handle=handle,
+            mayorship_points=current_app.config["POINTS_MAYORSHIP"],
+        )
         db.session.commit()
 
 
@@ -97,7 +104,11 @@ class AcceptInvitation(MethodView):
     def post(self, invitation_id):
         """Accept: from now on my visits leave this venue's footfall and mayorship"""
         answered = service.answer(
-            db_session=db.session, user=current_user(), invitation_id=invitation_id, accept=True
+            db_session=db.session,
+            user=current_user(),
+            invitation_id=invitation_id,
+            accept=True,
+            mayorship_points=current_app.config["POINTS_MAYORSHIP"],
         )
         db.session.commit()
         return answered
@@ -111,7 +122,11 @@ class DeclineInvitation(MethodView):
     def post(self, invitation_id):
         """Decline (or stop being staff): my visits count like anyone's"""
         answered = service.answer(
-            db_session=db.session, user=current_user(), invitation_id=invitation_id, accept=False
+            db_session=db.session,
+            user=current_user(),
+            invitation_id=invitation_id,
+            accept=False,
+            mayorship_points=current_app.config["POINTS_MAYORSHIP"],
         )
         db.session.commit()
         return answered

@@ -84,7 +84,9 @@ def invite(*, db_session: Session, user: User, venue_id: int, handle: str) -> tu
     return view | {"status": current.status, "accepted_at": current.accepted_at}, row is not None
 
 
-def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> None:
+def remove(
+    *, db_session: Session, user: User, venue_id: int, handle: str, mayorship_points: int
+) -> None:
     """Withdraw an open invitation, or take someone who accepted off the staff (they stay
     left out from their acceptance on: removing them must not reveal their past visits);
     404 if they are neither."""
@@ -104,7 +106,9 @@ def remove(*, db_session: Session, user: User, venue_id: int, handle: str) -> No
         return
     row.status, row.decided_at = "ended", clock.now()
     db_session.flush()
-    award.redecide_mayor(db_session=db_session, venue=venue, now=row.decided_at)
+    award.redecide_mayor(
+        db_session=db_session, venue=venue, now=row.decided_at, points=mayorship_points
+    )
 
 
 def my_invitations(
@@ -126,7 +130,9 @@ def my_invitations(
     return items, ((last.invited_at, last.id) if last else None)
 
 
-def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool) -> dict:
+def answer(
+    *, db_session: Session, user: User, invitation_id: int, accept: bool, mayorship_points: int
+) -> dict:
     """Accept or decline an invitation of mine (404 for anyone else's)."""
     row = db_session.scalar(
         select(VenueStaff)
@@ -147,7 +153,7 @@ def answer(*, db_session: Session, user: User, invitation_id: int, accept: bool)
     db_session.flush()
     if before != row.status and "accepted" in (before, row.status):
         # staff cannot be mayor: joining or leaving the staff moves the standings
-        award.redecide_mayor(db_session=db_session, venue=venue, now=now)
+        award.redecide_mayor(db_session=db_session, venue=venue, now=now, points=mayorship_points)
     return _invitation(row, venue.name)
 
 
