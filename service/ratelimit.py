@@ -1,14 +1,20 @@
-"""Rate limits (Flask-Limiter): per user when a valid token is sent, else per address.
+"""Rate limits: per user when a valid token is sent, else per address.
 
-Every write counts against ``RATE_LIMIT_WRITES`` and every request against
-``RATE_LIMIT_READS``; the nearby searches share ``RATE_LIMIT_NEARBY`` (they are what a
-trilateration attack repeats). Counters live in Redis when ``REDIS_URL`` is set (shared
-by every worker and host), else in process memory (``make run`` never starts without a
-shared store; ``/readyz`` names the one in use). Keys carry the deployment's namespace,
-``RATELIMIT_KEY_PREFIX`` (default: the database's name), so deployments and test runs
-sharing one Redis never count against each other. Answers carry
-``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds); only a 429 gets the limiter's
-``Retry-After`` (a 503 or a 409 keeps the one the app set).
+Every write counts against ``RATE_LIMIT_WRITES`` and every request against its
+endpoint's ``RATE_LIMIT_READS``; the nearby searches share ``RATE_LIMIT_NEARBY`` (they are
+what a trilateration attack repeats). Counters live in Redis when ``REDIS_URL`` is set
+(shared by every worker and host), else in process memory (``make run`` never starts
+without a shared store; ``/readyz`` names the one in use). Keys carry the deployment's
+namespace, ``RATELIMIT_KEY_PREFIX`` (default: the database's name), so deployments and
+test runs sharing one Redis never count against each other.
+
+Every budget a request draws on is counted before its view runs, all in one round trip
+to the store (``common.window_counters``), and counting stops at the first one used up.
+Answers carry ``RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds) of the budget the
+endpoint declares (nearby, identity checks, sign-in), else of its read budget; a 429
+describes the budget that refused and carries ``Retry-After`` (only a 429 gets one from
+here: a 503 or a 409 keeps the one the app set). When the store does not answer, requests
+are served and counted in this process until it does again.
 
 The sign-in endpoints have budgets of their own that fit phones behind carrier-grade NAT,
 where thousands of people share one address; they draw on none of the budgets above:
@@ -22,23 +28,26 @@ where thousands of people share one address; they draw on none of the budgets ab
 Werkzeug's ``ProxyFix`` take it from ``X-Forwarded-For`` (``service/__init__.py``).
 """
 
+import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, g, has_app_context, request
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from sqlalchemy.engine import make_url
 
-from service.auth import sessions
-from service.auth.tokens import token_verified
+from service.auth import sessions, tokens
+from service.common.window_counters import Count, WindowCounters
+from service.errors import RateLimited
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RESET_HEADER = "RateLimit-Reset"
-# Flask-Limiter writes its Retry-After on every answer it counted (a 200 too); it goes to
-# this header instead, which becomes Retry-After on a 429 only.
-LIMITER_RETRY_HEADER = "X-IRL-Limiter-Retry-After"
+RETRY_STORE_MAX_S = 60  # a store that failed is tried again after 1, 2, 4 ... 60 s
+log = logging.getLogger(__name__)
 
 
 def key_prefix(config) -> str:
@@ -67,92 +76,196 @@ def store_in_use(config) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path} (key prefix {key_prefix(config)!r})"
 
 
+def remote_address() -> str:
+    """The client's address (ProxyFix has put the real one there behind proxies)."""
+    return request.remote_addr or "127.0.0.1"
+
+
 def _requester() -> str:
-    """The bucket: the token's user, or the client address without a valid token
-    (worked out once per request: every limit asks)."""
-    if "irl_requester" not in g:
-        try:
-            if not token_verified():  # verifying twice costs ~0.3 ms
-                verify_jwt_in_request(optional=True)
-            identity = get_jwt_identity()
-        except Exception:  # an invalid token is answered 401 by the view, not here
-            identity = None
-        g.irl_requester = f"user:{identity}" if identity else f"ip:{get_remote_address()}"
-    return g.irl_requester
-
-
-def _config(name: str):
-    return lambda: current_app.config[name]
+    """The bucket: the token's user, or the client address without a valid token (an
+    invalid token is answered 401 by the view, not here)."""
+    user_id = tokens.access_identity()
+    return f"user:{user_id}" if user_id else f"ip:{remote_address()}"
 
 
 def _sign_in() -> str:
     """The bucket of a refresh or logout: the refresh token's sign-in (its family; the
     user for tokens issued before families were in the token), else the address."""
-    if "irl_sign_in" not in g:
-        body = request.get_json(silent=True)
-        token = body.get("refresh_token") if isinstance(body, dict) else None
-        g.irl_sign_in = sessions.rate_key(token) or f"ip:{get_remote_address()}"
-    return g.irl_sign_in
+    body = request.get_json(silent=True)
+    token = body.get("refresh_token") if isinstance(body, dict) else None
+    return sessions.rate_key(token) or f"ip:{remote_address()}"
 
 
-# They have budgets of their own (below): the write and read budgets would count a whole
-# NAT pool as one requester.
-SIGN_IN_ENDPOINTS = frozenset({"auth.Register", "auth.Login", "auth.Refresh", "auth.Logout"})
+@dataclass(frozen=True)
+class Budget:
+    """A rule: the setting that holds its limits ("60 per minute;1000 per hour"), the
+    scope its counters are shared under (None: each endpoint counts its own), whose
+    counter a request uses, and whether it replaces the write and read budgets."""
+
+    setting: str
+    scope: str | None = None
+    requester: Callable[[], str] = _requester
+    alone: bool = False
+
+    def __call__(self, view):
+        """Declare this budget on a view (its limits are counted before it runs)."""
+        view.irl_budgets = (*getattr(view, "irl_budgets", ()), self)
+        return view
 
 
-def _exempt_from_application_limits() -> bool:
-    return request.method in SAFE_METHODS or request.endpoint in SIGN_IN_ENDPOINTS
-
-
-limiter = Limiter(
-    key_func=_requester,
-    # every write, whichever endpoint, draws on one budget per requester
-    application_limits=[_config("RATE_LIMIT_WRITES")],
-    application_limits_exempt_when=_exempt_from_application_limits,
-    # and each endpoint has its own budget for everything
-    default_limits=[_config("RATE_LIMIT_READS")],
-    headers_enabled=True,
-)
-nearby = limiter.shared_limit(_config("RATE_LIMIT_NEARBY"), scope="nearby", override_defaults=False)
+# every write, whichever endpoint, draws on one budget per requester
+WRITES = Budget("RATE_LIMIT_WRITES", scope="global")
+# and each endpoint has its own budget for everything
+READS = Budget("RATE_LIMIT_READS")
+nearby = Budget("RATE_LIMIT_NEARBY", scope="nearby")
 # verifying an identity makes IRL call a network: a small budget per user
-identity_checks = limiter.shared_limit(
-    _config("RATE_LIMIT_IDENTITY_CHECKS"), scope="identity-checks", override_defaults=False
-)
-# The sign-in endpoints (each replaces the default budgets; ``get_remote_address`` is the
-# real client's address once ProxyFix has read X-Forwarded-For).
-registration = limiter.shared_limit(
-    _config("RATE_LIMIT_AUTH"), scope="register", key_func=get_remote_address
-)
-login = limiter.shared_limit(
-    _config("RATE_LIMIT_LOGIN_PER_ADDRESS"), scope="login", key_func=get_remote_address
-)
-refresh = limiter.shared_limit(_config("RATE_LIMIT_REFRESH"), scope="refresh", key_func=_sign_in)
+identity_checks = Budget("RATE_LIMIT_IDENTITY_CHECKS", scope="identity-checks")
+# The sign-in endpoints (replacing the budgets above).
+registration = Budget("RATE_LIMIT_AUTH", scope="register", requester=remote_address, alone=True)
+login = Budget("RATE_LIMIT_LOGIN_PER_ADDRESS", scope="login", requester=remote_address, alone=True)
+refresh = Budget("RATE_LIMIT_REFRESH", scope="refresh", requester=_sign_in, alone=True)
+
+
+@lru_cache(maxsize=64)
+def _items(limits: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limits)) if limits else ()
+
+
+def _declared(view, method: str) -> tuple[Budget, ...]:
+    """The budgets a view declares for this method (on a MethodView, its method's)."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower(), None)
+        if view is None and method == "HEAD":
+            view = getattr(view_class, "get", None)
+    return getattr(view, "irl_budgets", ())
+
+
+def _budgets(app: Flask, endpoint: str, method: str) -> tuple[Budget, ...]:
+    """What a request draws on, the header's budget first: the view's declared budgets,
+    then (unless they replace them) its read budget and, for a write, the write one."""
+    declared = _declared(app.view_functions[endpoint], method)
+    if any(budget.alone for budget in declared):
+        return declared
+    return (*declared, READS) if method in SAFE_METHODS else (*declared, READS, WRITES)
+
+
+class RateLimits:
+    """Counts each request against its budgets before the view runs."""
+
+    def __init__(self):
+        self._last_storage: Storage | None = None
+
+    def init_app(self, app: Flask, exempt=()) -> None:
+        """Count every request of ``app`` but those of the ``exempt`` blueprints."""
+        app.config["RATELIMIT_KEY_PREFIX"] = key_prefix(app.config)
+        options = app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(app.config))
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], **options)
+        app.extensions["irl_rate_limits"] = AppRateLimits(storage, {bp.name for bp in exempt})
+        self._last_storage = storage
+        app.before_request(_count_request)
+        app.after_request(_add_headers)
+
+    @property
+    def storage(self) -> Storage:
+        """The counters' storage (of the current app, else of the last one set up)."""
+        if has_app_context() and "irl_rate_limits" in current_app.extensions:
+            return current_app.extensions["irl_rate_limits"].storage
+        assert self._last_storage is not None, "init_app first"
+        return self._last_storage
+
+    def reset(self) -> None:
+        """Clear every counter of this deployment (tests do)."""
+        self.storage.reset()
+        if has_app_context():
+            current_app.extensions["irl_rate_limits"].fallback.storage.reset()
+
+
+class AppRateLimits:
+    """One app's counters, the in-process ones used while the store is down, and which
+    budgets each endpoint draws on."""
+
+    def __init__(self, storage: Storage, exempt: set[str]):
+        self.storage = storage
+        self.counters = WindowCounters(storage)
+        self.fallback = WindowCounters(MemoryStorage())
+        self.exempt = exempt
+        self.plans: dict[tuple[str, str], tuple[Budget, ...]] = {}
+        self._down_until = 0.0
+        self._down_for = 0.0
+
+    def hit_all(self, counters: list[tuple[str, RateLimitItem]]) -> list[Count]:
+        """Count in the store; while it does not answer, in this process (no request
+        fails because it is down), trying it again after a growing pause."""
+        if time.monotonic() >= self._down_until:
+            try:
+                counts = self.counters.hit_all(counters)
+                self._down_for = 0.0
+                return counts
+            except (StorageError, self.storage.base_exceptions) as exc:
+                self._down_for = min(RETRY_STORE_MAX_S, max(1.0, 2 * self._down_for))
+                self._down_until = time.monotonic() + self._down_for
+                log.warning(
+                    "rate-limit store unreachable (%s): counting in this process for %.0f s",
+                    exc,
+                    self._down_for,
+                )
+        return self.fallback.hit_all(counters)
+
+
+def _count_request() -> None:
+    """Count the request against each of its budgets; 429 when one is used up."""
+    endpoint = request.endpoint
+    limits: AppRateLimits = current_app.extensions["irl_rate_limits"]
+    if endpoint is None or endpoint == "static" or request.blueprint in limits.exempt:
+        return
+    plan_key = (endpoint, request.method)
+    budgets = limits.plans.get(plan_key)
+    if budgets is None:
+        budgets = limits.plans[plan_key] = _budgets(current_app, endpoint, request.method)
+    config, prefix = current_app.config, current_app.config["RATELIMIT_KEY_PREFIX"]
+    counters, ranks = [], []
+    for rank, budget in enumerate(budgets):
+        items = _items(config[budget.setting])
+        if items:
+            who = budget.requester()
+            for item in items:
+                counters.append((item.key_for(prefix, who, budget.scope or endpoint), item))
+                ranks.append(rank)
+    # shortest windows first: a burst refused does not use up the longer windows
+    order = sorted(range(len(counters)), key=lambda i: counters[i][1].get_expiry())
+    counts = limits.hit_all([counters[i] for i in order])
+    if not counts:
+        return
+    if counts[-1].exceeded:
+        g.irl_rate_count = refused = counts[-1]
+        raise RateLimited(
+            f"Rate limit exceeded ({refused.amount} per {_window(counters[order[-1]][1])}); "
+            f"try again in {max(1, refused.reset_s)} s.",
+            retry_after=refused.reset_s,
+        )
+    g.irl_rate_count = min(zip(counts, order, strict=False), key=lambda c: ranks[c[1]])[0]
+
+
+def _window(item: RateLimitItem) -> str:
+    return (
+        f"{item.multiples} {item.GRANULARITY.name}" if item.multiples > 1 else item.GRANULARITY.name
+    )
+
+
+def _add_headers(response):
+    count = g.get("irl_rate_count")
+    if count is not None:
+        response.headers["RateLimit-Limit"] = str(count.amount)
+        response.headers["RateLimit-Remaining"] = str(count.remaining)
+        response.headers["RateLimit-Reset"] = str(count.reset_s)
+    return response
+
+
+limiter = RateLimits()
 
 
 def init_app(app: Flask, exempt=()) -> None:
-    """Bind the limiter to the app (``exempt``: blueprints never limited) and make its
-    reset header a number of seconds."""
-    app.config.setdefault("RATELIMIT_HEADER_LIMIT", "RateLimit-Limit")
-    app.config.setdefault("RATELIMIT_HEADER_REMAINING", "RateLimit-Remaining")
-    app.config.setdefault("RATELIMIT_HEADER_RESET", RESET_HEADER)
-    app.config["RATELIMIT_HEADER_RETRY_AFTER"] = LIMITER_RETRY_HEADER
-    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER_VALUE", "delta-seconds")
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis down: serve, unlimited
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    app.config["RATELIMIT_KEY_PREFIX"] = key_prefix(app.config)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(app.config))
-
-    @app.after_request
-    def _reset_in_seconds(response):
-        reset = response.headers.get(RESET_HEADER)
-        if reset is not None and reset.isdigit():
-            response.headers[RESET_HEADER] = str(max(0, int(reset) - int(time.time())))
-        retry_after = response.headers.pop(LIMITER_RETRY_HEADER, None)
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            response.headers["Retry-After"] = retry_after or "1"
-        return response
-
-    # after the hook above: Flask runs after-request hooks last-registered first
-    limiter.init_app(app)
-    for blueprint in exempt:
-        limiter.exempt(blueprint)
+    """Count the app's requests against their budgets (``exempt``: blueprints never
+    limited)."""
+    limiter.init_app(app, exempt)

@@ -133,18 +133,22 @@ def measure(
     other venues within the hour around it; for the rewards, the days and the times at
     this venue of the user's eligible check-ins around it; and how many check-ins they
     made since ``since`` (the hourly limit)."""
-    row = db_session.execute(
-        _statement(),
-        {
-            "lat": position.lat,
-            "lon": position.lon,
-            "at": at,
-            "user_id": user_id,
-            "venue_id": venue.id,
-            "day": local_day,
-            "since": since,
-        },
-    ).one()
+    row = (
+        db_session.connection()
+        .execute(
+            _statement(),
+            {
+                "lat": position.lat,
+                "lon": position.lon,
+                "at": at,
+                "user_id": user_id,
+                "venue_id": venue.id,
+                "day": local_day,
+                "since": since,
+            },
+        )
+        .one()
+    )
     return Measures(
         venue_distance_m=float(row.venue_distance_m),
         previous_distance_m=None if row.previous_at is None else float(row.previous_distance_m),

@@ -209,13 +209,7 @@ def check_in(
             ),
             mayor=mayor,
         )
-    pipeline.write(
-        db_session,
-        ledger,
-        earned.counters,
-        checkin_count=User.checkin_count + 1,
-        last_timezone=venue.timezone,
-    )
+    pipeline.write(db_session, ledger, earned.counters, checkin_count=1, zone=venue.timezone)
     set_committed_value(checkin, "points", ledger.earned)
     venue_view = venues.to_dict(venue)
     if can_meet and not broken:

@@ -52,7 +52,7 @@ def lock_contact_pairs(db_session: Session, user_id: int) -> None:
     second always sees the first; any two check-ins lock their common pairs in the same
     order, so they never deadlock.
     """
-    db_session.execute(_lock_contact_pairs_statement(), {"user_id": user_id})
+    db_session.connection().execute(_lock_contact_pairs_statement(), {"user_id": user_id})
 
 
 def mutual_contact_ids(db_session: Session, user_id: int) -> list[int]:

@@ -46,7 +46,7 @@ class Events(MethodView):
 @blp.route("/nearby")
 class NearbyEvents(MethodView):
     @authenticated(blp)
-    @blp.arguments(NearbyEventsQuerySchema, location="query")
+    @blp.arguments(NearbyEventsQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyEventsPageSchema)
     @blp.doc(responses=documented("NearbyEventsPage"))
     @ratelimit.nearby

@@ -191,7 +191,7 @@ def record(*, db_session: Session, checkin: Checkin, zone: str) -> None:
         "p_weekday": weekday,
         "p_hour": hour,
     }
-    row = db_session.execute(_record_statement(), params).one()
+    row = db_session.connection().execute(_record_statement(), params).one()
     if row.inserted and row.has_later:
         rest_of_day, following_day, following_in_cell = _fix_later_statements()
         if row.first_of_day:

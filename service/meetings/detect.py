@@ -69,15 +69,19 @@ def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venu
     """The contacts' check-ins this one may meet (planned for this user: a generic plan
     was measured 10x slower)."""
     with custom_plans(db_session):
-        return db_session.execute(
-            _candidates_statement(),
-            {
-                "user_id": user_id,
-                "venue_id": venue.id,
-                "at": checkin.effective_at,
-                "event_id": checkin.event_id,
-            },
-        ).all()
+        return (
+            db_session.connection()
+            .execute(
+                _candidates_statement(),
+                {
+                    "user_id": user_id,
+                    "venue_id": venue.id,
+                    "at": checkin.effective_at,
+                    "event_id": checkin.event_id,
+                },
+            )
+            .all()
+        )
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ class Feed(MethodView):
 @blp.route("/nearby/contacts")
 class NearbyContacts(MethodView):
     @authenticated(blp)
-    @blp.arguments(NearbyContactsQuerySchema, location="query")
+    @blp.arguments(NearbyContactsQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyContactsPageSchema)
     @blp.doc(responses=documented("NearbyContactsPage"))
     @ratelimit.nearby

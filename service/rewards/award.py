@@ -7,9 +7,20 @@ audited and rebuilt. The person's own lines go to the check-in's ``Ledger``.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    String,
+    bindparam,
+    exists,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -36,6 +47,52 @@ class Visit:
     new_mayor: int | None = None
     venues_added: int = 0
     cities_added: int = 0
+
+
+@lru_cache(maxsize=1)
+def _visit_rows_statement():
+    """The user's first visit to the venue, first check-in in the city and (for a shared
+    check-in) visit day, each inserted unless there; which were new. One round trip,
+    built once."""
+    user_id, venue_id = bindparam("user_id", type_=BigInteger), bindparam("venue_id", BigInteger)
+    checkin_id = bindparam("checkin_id", type_=BigInteger)
+    now = bindparam("now", type_=DateTime(timezone=True))
+
+    def added(table, values: dict, when=None):
+        rows = select(*[value.label(name) for name, value in values.items()])
+        if when is not None:
+            rows = rows.where(when)
+        return (
+            insert(table)
+            .from_select(list(values), rows)
+            .on_conflict_do_nothing()
+            .returning(literal(1))
+            .cte(f"new_{table.name}")
+        )
+
+    venue = added(
+        UserVenue.__table__,
+        {"user_id": user_id, "venue_id": venue_id, "first_checkin_id": checkin_id, "first_at": now},
+    )
+    city = added(
+        UserCity.__table__,
+        {
+            "user_id": user_id,
+            "city": bindparam("city", type_=String),
+            "first_checkin_id": checkin_id,
+            "first_at": now,
+        },
+    )
+    day = added(
+        VenueVisitDay.__table__,
+        {"venue_id": venue_id, "user_id": user_id, "local_day": bindparam("day", type_=Date)},
+        when=bindparam("shared", type_=Boolean),
+    )
+    return select(
+        exists(select(venue)).label("venue"),
+        exists(select(city)).label("city"),
+        exists(select(day)).label("day"),
+    )
 
 
 def _inserted(db_session: Session, statement) -> bool:
@@ -87,12 +144,25 @@ def visit(
     now = ledger.now
     done = Visit(facts={Fact.CHECKIN})
     ledger.add("checkin", policy.checkin)
-    if _inserted(
-        db_session,
-        insert(UserVenue).values(
-            user_id=user.id, venue_id=venue.id, first_checkin_id=checkin.id, first_at=now
-        ),
-    ):
+    settling = mayor is False or (mayor is not None and mayor.expires_at <= now)
+    new = (
+        db_session.connection()
+        .execute(
+            _visit_rows_statement(),
+            {
+                "user_id": user.id,
+                "venue_id": venue.id,
+                "checkin_id": checkin.id,
+                "now": now,
+                "city": venue_city(db_session, venue),
+                "day": checkin.local_day,
+                # a mayorship due is settled before the new visit day is counted
+                "shared": checkin.shared and not settling,
+            },
+        )
+        .one()
+    )
+    if new.venue:
         ledger.add("first_visit", policy.first_visit)
         done.facts.add(Fact.FIRST_VISIT)
         done.venues_added = 1
@@ -101,15 +171,7 @@ def visit(
     if checkin.event_id is not None:
         ledger.add("event", policy.event)
         done.facts.add(Fact.EVENT_CHECKIN)
-    if _inserted(
-        db_session,
-        insert(UserCity).values(
-            user_id=user.id,
-            city=venue_city(db_session, venue),
-            first_checkin_id=checkin.id,
-            first_at=now,
-        ),
-    ):
+    if new.city:
         done.facts.add(Fact.NEW_CITY)
         done.cities_added = 1
     done.known = {
@@ -132,14 +194,17 @@ def visit(
         if bonus:
             ledger.add("streak", bonus)
     # decisions that fell due before this check-in are made as of their own day first
-    expiry.settle_venue(db_session, venue, now, policy.mayorship, mayor)
-    # mayorship days only from check-ins contacts could see (a mayor is shown to them)
-    if checkin.shared and _inserted(
-        db_session,
-        insert(VenueVisitDay).values(
-            venue_id=venue.id, user_id=user.id, local_day=checkin.local_day
-        ),
-    ):
+    new_day = new.day
+    if settling:
+        expiry.settle_venue(db_session, venue, now, policy.mayorship, mayor)
+        # mayorship days only from check-ins contacts could see (a mayor is shown to them)
+        new_day = checkin.shared and _inserted(
+            db_session,
+            insert(VenueVisitDay).values(
+                venue_id=venue.id, user_id=user.id, local_day=checkin.local_day
+            ),
+        )
+    if new_day:
         _mayorship(db_session, user, checkin, venue, ledger, policy, done)
     else:
         if mayor is not None:  # through the identity map: settling may have changed it

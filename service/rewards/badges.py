@@ -146,16 +146,20 @@ def _crowd_statement():
 def crowd(ctx: Context) -> list[dict]:
     """When this check-in makes (or joins) a crowd: Crowd to everyone in it who lacks it,
     each for their own check-in; returns the person's own new badges."""
-    rows = ctx.db_session.execute(
-        _crowd_statement(),
-        {
-            "at": ctx.checkin.effective_at,
-            "now": ctx.now,
-            "venue_id": ctx.checkin.venue_id,
-            "user_id": ctx.user_id,
-            "id": ctx.checkin.id,
-        },
-    ).all()
+    rows = (
+        ctx.db_session.connection()
+        .execute(
+            _crowd_statement(),
+            {
+                "at": ctx.checkin.effective_at,
+                "now": ctx.now,
+                "venue_id": ctx.checkin.venue_id,
+                "user_id": ctx.user_id,
+                "id": ctx.checkin.id,
+            },
+        )
+        .all()
+    )
     mine = []
     for row in rows:
         them = Context(ctx.db_session, row.user_id, ctx.now, row, ctx.venue, {"crowd": row.people})

@@ -1,9 +1,9 @@
 """Points ledger lines: who, why, how many, which check-in; totals follow the lines.
 
 The person checking in collects their lines in a ``Ledger`` written once at the end of
-the check-in (one INSERT, one increment of their total); everyone else a check-in pays
-(a met contact, a new mayor) is credited at once with ``credit``. Totals are always
-incremented in SQL, never written back from a copy read earlier.
+the check-in (``rewards.pipeline.write``: one statement with their total); everyone
+else a check-in pays (a met contact, a new mayor) is credited at once with ``credit``.
+Totals are always incremented in SQL, never written back from a copy read earlier.
 """
 
 from dataclasses import dataclass, field
@@ -38,10 +38,11 @@ def credit(
     )
     db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
     if checkin_id is not None:
-        _add_to_checkin(db_session, user_id, checkin_id, points)
+        add_to_checkin(db_session, user_id, checkin_id, points)
 
 
-def _add_to_checkin(db_session: Session, user_id: int, checkin_id: int, points: int) -> None:
+def add_to_checkin(db_session: Session, user_id: int, checkin_id: int, points: int) -> None:
+    """Move a check-in's points total."""
     db_session.execute(
         update(Checkin)
         .where(Checkin.user_id == user_id, Checkin.id == checkin_id)
@@ -67,31 +68,6 @@ class Ledger:
     def earned(self) -> int:
         """What this check-in earned."""
         return sum(points for _, points, checkin in self.lines if checkin == self.checkin_id)
-
-    def write(self, db_session: Session) -> None:
-        """The lines, and the check-ins' totals; the user's total moves with ``users``'
-        one update at the end of the check-in (``total``)."""
-        if not self.lines:
-            return
-        db_session.execute(
-            insert(PointsEntry.__table__),
-            [
-                {
-                    "user_id": self.user_id,
-                    "checkin_id": checkin,
-                    "reason": reason,
-                    "points": points,
-                    "created_at": self.now,
-                }
-                for reason, points, checkin in self.lines
-            ],
-        )
-        per_checkin: dict[int, int] = {}
-        for _, points, checkin in self.lines:
-            per_checkin[checkin] = per_checkin.get(checkin, 0) + points
-        for checkin, points in per_checkin.items():
-            if points:
-                _add_to_checkin(db_session, self.user_id, checkin, points)
 
     @property
     def total(self) -> int:

@@ -9,14 +9,26 @@ recorded). The points policy is passed in.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from service.meetings.detect import Met
-from service.models import Checkin, User, Venue, VenueMayor
+from service.models import Checkin, PointsEntry, User, Venue, VenueMayor
 from service.rewards import award, badges
-from service.rewards.ledger import Ledger, credit
+from service.rewards.ledger import Ledger, add_to_checkin, credit
 from service.rewards.policy import PointsPolicy
 from service.rewards.rules import Around, Context, Fact, moved_by
 
@@ -116,14 +128,93 @@ def reward(
     )
 
 
-def write(db_session: Session, ledger: Ledger, counters: dict[str, int], **values) -> None:
-    """The person's ledger lines, then their row's totals and counters in one increment
-    (never a copy read earlier written back: others may have credited them in this
-    transaction); ``values``: more columns of the row to set."""
-    ledger.write(db_session)
-    steps = {name: getattr(User, name) + step for name, step in counters.items() if step}
-    db_session.execute(
-        update(User)
-        .where(User.id == ledger.user_id)
-        .values(points=User.points + ledger.total, **steps, **values)
+COUNTERS = ("eligible_checkins", "venues_visited", "cities_visited")
+
+
+@lru_cache(maxsize=1)
+def _write_statement():
+    """The person's ledger lines, their check-in's points, and their row's totals,
+    counters and last time zone, in one statement; built once. (Parameters are named
+    ``p_*``: a parameter named like a column would become one more SET.)"""
+    user_id = bindparam("p_user", type_=BigInteger)
+    given = (
+        func.unnest(
+            bindparam("p_checkins", type_=ARRAY(BigInteger)),
+            bindparam("p_reasons", type_=ARRAY(String)),
+            bindparam("p_points", type_=ARRAY(Integer)),
+        )
+        .table_valued("checkin_id", "reason", "points")
+        .render_derived()
     )
+    ledger = PointsEntry.__table__
+    lines = (
+        insert(ledger)
+        .from_select(
+            ["user_id", "checkin_id", "reason", "points", "created_at"],
+            select(
+                user_id,
+                given.c.checkin_id,
+                given.c.reason,
+                given.c.points,
+                bindparam("p_now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .cte("lines")
+    )
+    checkin = (
+        update(Checkin.__table__)
+        .where(Checkin.user_id == user_id, Checkin.id == bindparam("p_checkin", BigInteger))
+        .values(points=Checkin.points + bindparam("p_earned", type_=Integer))
+        .cte("checkin")
+    )
+    users = User.__table__
+    steps = {name: users.c[name] + bindparam(f"p_{name}", type_=Integer) for name in COUNTERS}
+    return (
+        update(users)
+        .where(users.c.id == user_id)
+        .values(
+            points=users.c.points + bindparam("p_total", type_=Integer),
+            checkin_count=users.c.checkin_count + bindparam("p_checkin_count", type_=Integer),
+            last_timezone=func.coalesce(bindparam("p_zone", type_=String), users.c.last_timezone),
+            **steps,
+        )
+        .add_cte(lines)
+        .add_cte(checkin)
+    )
+
+
+def write(
+    db_session: Session,
+    ledger: Ledger,
+    counters: dict[str, int],
+    *,
+    checkin_count: int = 0,
+    zone: str | None = None,
+) -> None:
+    """The person's ledger lines, then their row's totals and counters, in one increment
+    (never a copy read earlier written back: others may have credited them in this
+    transaction); ``checkin_count``: check-ins to count, ``zone``: their last time zone.
+    A correction on an earlier check-in of theirs (a first meeting that moved) moves
+    that check-in's points too."""
+    earlier: dict[int, int] = {}
+    for _, points, checkin in ledger.lines:
+        if checkin != ledger.checkin_id:
+            earlier[checkin] = earlier.get(checkin, 0) + points
+    db_session.connection().execute(
+        _write_statement(),
+        {
+            "p_user": ledger.user_id,
+            "p_checkin": ledger.checkin_id,
+            "p_checkins": [checkin for _, _, checkin in ledger.lines],
+            "p_reasons": [reason for reason, _, _ in ledger.lines],
+            "p_points": [points for _, points, _ in ledger.lines],
+            "p_now": ledger.now,
+            "p_earned": ledger.earned,
+            "p_total": ledger.total,
+            "p_checkin_count": checkin_count,
+            "p_zone": zone,
+            **{f"p_{name}": counters.get(name, 0) for name in COUNTERS},
+        },
+    )
+    for checkin, points in earlier.items():
+        add_to_checkin(db_session, ledger.user_id, checkin, points)

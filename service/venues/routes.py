@@ -42,7 +42,7 @@ class Venues(MethodView):
 @blp.route("/nearby")
 class NearbyVenues(MethodView):
     @authenticated(blp)
-    @blp.arguments(NearbyVenuesQuerySchema, location="query")
+    @blp.arguments(NearbyVenuesQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyVenuesPageSchema)
     @blp.doc(responses=documented("NearbyVenuesPage"))
     @ratelimit.nearby
