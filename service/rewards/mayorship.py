@@ -50,14 +50,15 @@ def _counted(venue_id: int, after: date, until: date) -> tuple:
     )
 
 
-def standings(db_session: Session, venue_id: int, today: date) -> dict[int, int]:
-    """Users' counted visit days at the venue in the 60 days ending today."""
+def standings(db_session: Session, venue_id: int, today: date) -> dict[int, tuple[int, date]]:
+    """Users' counted visit days at the venue in the 60 days ending today, and the oldest
+    of them (when the mayorship of each would expire)."""
     rows = db_session.execute(
-        select(VenueVisitDay.user_id, func.count())
+        select(VenueVisitDay.user_id, func.count(), func.min(VenueVisitDay.local_day))
         .where(*_counted(venue_id, today - WINDOW, today))
         .group_by(VenueVisitDay.user_id)
     )
-    return dict(rows.all())
+    return {user: (days, oldest) for user, days, oldest in rows}
 
 
 def visit_days(db_session: Session, venue_id: int, after: date, until: date) -> dict[int, list]:
@@ -148,18 +149,12 @@ def evaluate(
     lock(db_session, venue_id)
     current = db_session.get(VenueMayor, venue_id, populate_existing=True)
     previous = current.user_id if current else None
-    counts = standings(db_session, venue_id, today)
-    mayor = decide(counts, previous, arriving)
-    days = counts.get(mayor, 0) if mayor is not None else 0
-    expires_at = None
+    standing = standings(db_session, venue_id, today)
+    mayor = decide({user: days for user, (days, _) in standing.items()}, previous, arriving)
+    days, expires_at = 0, None
     if mayor is not None:
-        zone = db_session.get(Venue, venue_id).timezone
-        oldest = db_session.scalar(
-            select(func.min(VenueVisitDay.local_day)).where(
-                *_counted(venue_id, today - WINDOW, today), VenueVisitDay.user_id == mayor
-            )
-        )
-        expires_at = expiry(oldest, zone)
+        days, oldest = standing[mayor]
+        expires_at = expiry(oldest, db_session.get(Venue, venue_id).timezone)
     record(
         db_session,
         venue_id,

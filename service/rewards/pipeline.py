@@ -33,6 +33,24 @@ from service.rewards.policy import PointsPolicy
 from service.rewards.rules import Around, Context, Fact, moved_by
 
 FindMeetings = Callable[[Ledger], list[Met]]
+# The facts this pipeline reports to the rules: the visit's (``award.visit``), the
+# meetings' and the organiser's (``reward``), a crowd's (``badges.crowd``). A rule that
+# moves only on facts outside this set could never fire (a unit test holds it).
+EMITTED = frozenset(
+    {
+        Fact.CHECKIN,
+        Fact.FIRST_VISIT,
+        Fact.REVISIT,
+        Fact.NEW_CITY,
+        Fact.NEW_DAY,
+        Fact.EVENT_CHECKIN,
+        Fact.NEW_MAYORSHIP,
+        Fact.MET,
+        Fact.MET_AT_EVENT,
+        Fact.HOSTED_CHECKIN,
+        Fact.CROWD,
+    }
+)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 
 from service.rewards.catalogue import CATALOGUE
 from service.rewards.mayorship import decide
-from service.rewards.rules import RULES
+from service.rewards.rules import RULES, Fact, moved_by
 from service.rewards.streaks import streak_bonus, streak_length
 
 D = date(2026, 3, 10)
@@ -66,3 +66,22 @@ def test_catalogue_has_the_required_badges_as_data():
         assert badge.description and badge.levels == tuple(sorted(badge.levels))
     kinds = {badge.kind for badge in CATALOGUE}
     assert kinds <= set(RULES)  # every badge is earnable
+
+
+@pytest.mark.parametrize("badge", CATALOGUE, ids=lambda badge: badge.key)
+def test_every_catalogue_badge_has_a_rule_that_can_fire(badge):
+    """A badge fires only when a fact its rule declares is one the rewards pipeline
+    reports: no rule waits on a fact nobody emits, and none needs listing twice."""
+    from service.rewards.pipeline import EMITTED
+
+    rule = RULES[badge.kind]
+    assert rule.moves_on, badge.key
+    assert rule.moves_on <= EMITTED, (badge.key, rule.moves_on - EMITTED)
+    assert badge.kind in moved_by(rule.moves_on)
+
+
+def test_facts_move_exactly_the_rules_that_declare_them():
+    assert moved_by(frozenset()) == frozenset()
+    assert moved_by({Fact.CHECKIN}) == {"checkins", "local_hour"}
+    assert moved_by({Fact.MET}) == {"contacts_met"}
+    assert moved_by({Fact.FIRST_VISIT, Fact.NEW_DAY}) == {"distinct_venues", "streak"}
