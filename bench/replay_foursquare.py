@@ -40,6 +40,7 @@ from service.contacts import pairs  # noqa: E402
 from service.database import db  # noqa: E402
 from service.errors import RateLimited  # noqa: E402
 from service.models import User, Venue  # noqa: E402
+from service.rewards.policy import PointsPolicy  # noqa: E402
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_replay"
@@ -165,6 +166,8 @@ def replay(app, checkin_rows, user_ids, venue_ids) -> dict:
                     result = checkins.check_in(
                         db_session=session,
                         user=user,
+                        policy=PointsPolicy.from_config(app.config),
+                        checkins_per_hour=app.config["CHECKINS_PER_HOUR"],
                         venue_id=venue_ids[(lat, lon)],
                         location={"lat": lat, "lon": lon},
                     )

@@ -20,9 +20,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    for column in ("venues_visited", "cities_visited"):
+    for column, counts in (("venues_visited", "user_venues"), ("cities_visited", "user_cities")):
         op.add_column(
-            "users", sa.Column(column, sa.Integer(), nullable=False, server_default="0")
+            "users",
+            sa.Column(
+                column,
+                sa.Integer(),
+                nullable=False,
+                server_default="0",
+                comment=f"rows of {counts}, kept",
+            ),
         )
     op.execute(
         "UPDATE users u SET venues_visited = v.n FROM"
