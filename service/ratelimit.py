@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_app_context, request
@@ -141,10 +142,10 @@ def _declared(view, method: str) -> tuple[Budget, ...]:
     return getattr(view, "irl_budgets", ())
 
 
-def _budgets(app: Flask, endpoint: str, method: str) -> tuple[Budget, ...]:
-    """What a request draws on, the header's budget first: the view's declared budgets,
+def _budgets(view, method: str) -> tuple[Budget, ...]:
+    """What a request draws on, the headers' budget first: the view's declared budgets,
     then (unless they replace them) its read budget and, for a write, the write one."""
-    declared = _declared(app.view_functions[endpoint], method)
+    declared = _declared(view, method)
     if any(budget.alone for budget in declared):
         return declared
     return (*declared, READS) if method in SAFE_METHODS else (*declared, READS, WRITES)
@@ -190,9 +191,17 @@ class AppRateLimits:
         self.counters = WindowCounters(storage)
         self.fallback = WindowCounters(MemoryStorage())
         self.exempt = exempt
-        self.plans: dict[tuple[str, str], tuple[Budget, ...]] = {}
+        self._budgets: dict[tuple[str, str], tuple[Budget, ...]] = {}
         self._down_until = 0.0
         self._down_for = 0.0
+
+    def budgets(self, endpoint: str, method: str) -> tuple[Budget, ...]:
+        """What a request to ``endpoint`` draws on (worked out once per endpoint)."""
+        budgets = self._budgets.get((endpoint, method))
+        if budgets is None:
+            budgets = _budgets(current_app.view_functions[endpoint], method)
+            self._budgets[(endpoint, method)] = budgets
+        return budgets
 
     def hit_all(self, counters: list[tuple[str, RateLimitItem]]) -> list[Count]:
         """Count in the store; while it does not answer, in this process (no request
@@ -213,44 +222,45 @@ class AppRateLimits:
         return self.fallback.hit_all(counters)
 
 
-def _count_request() -> None:
-    """Count the request against each of its budgets; 429 when one is used up."""
-    endpoint = request.endpoint
-    limits: AppRateLimits = current_app.extensions["irl_rate_limits"]
-    if endpoint is None or endpoint == "static" or request.blueprint in limits.exempt:
-        return
-    plan_key = (endpoint, request.method)
-    budgets = limits.plans.get(plan_key)
-    if budgets is None:
-        budgets = limits.plans[plan_key] = _budgets(current_app, endpoint, request.method)
-    config, prefix = current_app.config, current_app.config["RATELIMIT_KEY_PREFIX"]
-    counters, ranks = [], []
+class _Counter(NamedTuple):
+    key: str
+    item: RateLimitItem
+    rank: int  # the order in which the headers would describe its budget
+
+
+def _counters(budgets: tuple[Budget, ...], endpoint: str) -> list[_Counter]:
+    """The request's counters, shortest windows first (a burst refused does not use up
+    the longer windows)."""
+    config = current_app.config
+    prefix = config["RATELIMIT_KEY_PREFIX"]
+    counters = []
     for rank, budget in enumerate(budgets):
         items = _items(config[budget.setting])
         if items:
             who = budget.requester()
-            for item in items:
-                counters.append((item.key_for(prefix, who, budget.scope or endpoint), item))
-                ranks.append(rank)
-    # shortest windows first: a burst refused does not use up the longer windows
-    order = sorted(range(len(counters)), key=lambda i: counters[i][1].get_expiry())
-    counts = limits.hit_all([counters[i] for i in order])
+            scope = budget.scope or endpoint
+            counters += [_Counter(item.key_for(prefix, who, scope), item, rank) for item in items]
+    return sorted(counters, key=lambda counter: counter.item.get_expiry())
+
+
+def _count_request() -> None:
+    """Count the request against each of its budgets; 429 when one is used up."""
+    limits: AppRateLimits = current_app.extensions["irl_rate_limits"]
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static" or request.blueprint in limits.exempt:
+        return
+    counters = _counters(limits.budgets(endpoint, request.method), endpoint)
+    counts = limits.hit_all([(counter.key, counter.item) for counter in counters])
     if not counts:
         return
     if counts[-1].exceeded:
         g.irl_rate_count = refused = counts[-1]
         raise RateLimited(
-            f"Rate limit exceeded ({refused.amount} per {_window(counters[order[-1]][1])}); "
+            f"Rate limit exceeded ({counters[len(counts) - 1].item}); "
             f"try again in {max(1, refused.reset_s)} s.",
             retry_after=refused.reset_s,
         )
-    g.irl_rate_count = min(zip(counts, order, strict=False), key=lambda c: ranks[c[1]])[0]
-
-
-def _window(item: RateLimitItem) -> str:
-    return (
-        f"{item.multiples} {item.GRANULARITY.name}" if item.multiples > 1 else item.GRANULARITY.name
-    )
+    g.irl_rate_count = min(zip(counts, counters, strict=False), key=lambda pair: pair[1].rank)[0]
 
 
 def _add_headers(response):

@@ -181,12 +181,7 @@ def check_in(
     earned = pipeline.Rewards()
     if not broken:
         earned = pipeline.reward(
-            db_session=db_session,
-            user=user,
-            checkin=checkin,
-            venue=venue,
-            ledger=ledger,
-            policy=policy,
+            pipeline.Arrival(db_session, user, checkin, venue, ledger, policy),
             find_meetings=lambda ledger: (
                 detect(
                     db_session=db_session,

@@ -8,6 +8,7 @@ audited and rebuilt. The person's own lines go to the check-in's ``Ledger``.
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -27,12 +28,14 @@ from sqlalchemy.orm import Session
 from geo.cities import city_of
 from geo.coords import LatLon
 from geo.sql import latitude, longitude
-from service.models import Checkin, User, UserCity, UserVenue, Venue, VenueMayor, VenueVisitDay
+from service.models import Checkin, UserCity, UserVenue, Venue, VenueMayor, VenueVisitDay
 from service.rewards import expiry, mayorship
-from service.rewards.ledger import Ledger, credit
-from service.rewards.policy import PointsPolicy
+from service.rewards.ledger import credit
 from service.rewards.rules import Around, Context, Fact, streak
 from service.rewards.streaks import streak_bonus
+
+if TYPE_CHECKING:
+    from service.rewards.pipeline import Arrival
 
 
 @dataclass
@@ -127,13 +130,8 @@ def _first_today(db_session: Session, checkin: Checkin, now: datetime) -> bool:
 
 
 def visit(
+    arrival: "Arrival",
     *,
-    db_session: Session,
-    user: User,
-    checkin: Checkin,
-    venue: Venue,
-    ledger: Ledger,
-    policy: PointsPolicy,
     around: Around | None = None,
     mayor: VenueMayor | bool | None = False,
 ) -> Visit:
@@ -141,7 +139,13 @@ def visit(
     the check-in, a first visit, an event, a streak, a mayorship). ``around``: the
     user's check-ins around it, when already read; ``mayor``: the venue's mayor row as
     read with the venue (False: not read)."""
-    now = ledger.now
+    db_session, user, checkin, venue = (
+        arrival.db_session,
+        arrival.user,
+        arrival.checkin,
+        arrival.venue,
+    )
+    ledger, policy, now = arrival.ledger, arrival.policy, arrival.ledger.now
     done = Visit(facts={Fact.CHECKIN})
     ledger.add("checkin", policy.checkin)
     settling = mayor is False or (mayor is not None and mayor.expires_at <= now)
@@ -205,7 +209,7 @@ def visit(
             ),
         )
     if new_day:
-        _mayorship(db_session, user, checkin, venue, ledger, policy, done)
+        _mayorship(arrival, done)
     else:
         if mayor is not None:  # through the identity map: settling may have changed it
             mayor = db_session.get(VenueMayor, venue.id)
@@ -219,17 +223,15 @@ def _still_mayor(mayor: VenueMayor | None, venue_id: int, user_id: int) -> dict 
     return {"venue_id": venue_id, "status": "kept", "days": mayor.days}
 
 
-def _mayorship(
-    db_session: Session,
-    user: User,
-    checkin: Checkin,
-    venue: Venue,
-    ledger: Ledger,
-    policy: PointsPolicy,
-    done: Visit,
-) -> None:
+def _mayorship(arrival: "Arrival", done: Visit) -> None:
     """Re-decide the mayor after a new visit day; +25 to whoever newly becomes mayor
     (the person checking in, or another user whose rival's days ran out)."""
+    db_session, user, venue, ledger = (
+        arrival.db_session,
+        arrival.user,
+        arrival.venue,
+        arrival.ledger,
+    )
     today = ledger.now.astimezone(ZoneInfo(venue.timezone)).date()
     previous, mayor, days = mayorship.evaluate(
         db_session=db_session,
@@ -237,16 +239,16 @@ def _mayorship(
         today=today,
         arriving=user.id,
         now=ledger.now,
-        checkin_id=checkin.id,
+        checkin_id=arrival.checkin.id,
     )
     if mayor == user.id:
         if previous != user.id:
-            ledger.add("mayorship", policy.mayorship)
+            ledger.add("mayorship", arrival.policy.mayorship)
             done.facts.add(Fact.NEW_MAYORSHIP)
         status = "kept" if previous == user.id else "new"
         done.mayorship = {"venue_id": venue.id, "status": status, "days": days}
     elif mayor is not None and mayor != previous:
-        credit(db_session, mayor, policy.mayorship, "mayorship", ledger.now, None)
+        credit(db_session, mayor, arrival.policy.mayorship, "mayorship", ledger.now, None)
         done.new_mayor = mayor
 
 

@@ -53,6 +53,25 @@ EMITTED = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """The eligible check-in being rewarded: whose, where, the person's ledger (which
+    also says when) and the points policy; in the session it is written through."""
+
+    db_session: Session
+    user: User
+    checkin: Checkin
+    venue: Venue
+    ledger: Ledger
+    policy: PointsPolicy
+
+    def __iter__(self):
+        """Its parts in order (``db_session, user, checkin, venue, ledger, policy``)."""
+        return iter(
+            (self.db_session, self.user, self.checkin, self.venue, self.ledger, self.policy)
+        )
+
+
 @dataclass
 class Rewards:
     """What a check-in earned: the person's points on it, new badges, the mayorship, the
@@ -83,36 +102,28 @@ def credit_meeting(db_session: Session, ledger: Ledger, met: Met, policy: Points
 
 
 def reward(
+    arrival: Arrival,
     *,
-    db_session: Session,
-    user: User,
-    checkin: Checkin,
-    venue: Venue,
-    ledger: Ledger,
-    policy: PointsPolicy,
     find_meetings: FindMeetings,
     organiser_id: int | None = None,
     have: set[tuple[str, int]] | None = None,
     around: Around | None = None,
     mayor: VenueMayor | bool | None = False,
 ) -> Rewards:
-    """Award an eligible check-in; the person's lines stay in ``ledger`` for the caller
+    """Award an eligible check-in; the person's lines stay in its ledger for the caller
     to write with the rest of the user's row (``write``). What the caller already read
     saves round trips: ``have`` (the person's badges), ``around`` (their check-ins around
     this one), ``mayor`` (the venue's mayor row; False: not read)."""
-    now = ledger.now
+    db_session, user, checkin, venue = (
+        arrival.db_session,
+        arrival.user,
+        arrival.checkin,
+        arrival.venue,
+    )
+    ledger, policy, now = arrival.ledger, arrival.policy, arrival.ledger.now
     if have is None:
         have = badges.held(db_session, user.id)
-    done = award.visit(
-        db_session=db_session,
-        user=user,
-        checkin=checkin,
-        venue=venue,
-        ledger=ledger,
-        policy=policy,
-        around=around,
-        mayor=mayor,
-    )
+    done = award.visit(arrival, around=around, mayor=mayor)
     met = find_meetings(ledger)
     meetings = [credit_meeting(db_session, ledger, one, policy) for one in met]
     social = {Fact.MET} if met else set()

@@ -133,12 +133,7 @@ def _replay(db_session: Session, policy: PointsPolicy, progress: bool) -> dict:
                 else None
             )
             earned = pipeline.reward(
-                db_session=db_session,
-                user=user,
-                checkin=checkin,
-                venue=venue,
-                ledger=ledger,
-                policy=policy,
+                pipeline.Arrival(db_session, user, checkin, venue, ledger, policy),
                 find_meetings=lambda ledger: _recorded_meetings(db_session, ledger, policy),
                 organiser_id=organiser,
             )
