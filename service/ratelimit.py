@@ -39,11 +39,11 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, has_app_context, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from sqlalchemy.engine import make_url
 
 from service.auth import sessions, tokens
-from service.common.window_counters import Count, WindowCounters
+from service.common.window_counters import Count, InProcessStorage, WindowCounters
 from service.errors import RateLimited
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -161,7 +161,10 @@ class RateLimits:
         """Count every request of ``app`` but those of the ``exempt`` blueprints."""
         app.config["RATELIMIT_KEY_PREFIX"] = key_prefix(app.config)
         options = app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(app.config))
-        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], **options)
+        uri = app.config["RATELIMIT_STORAGE_URI"]
+        storage = (
+            InProcessStorage() if uri.startswith("memory") else storage_from_string(uri, **options)
+        )
         app.extensions["irl_rate_limits"] = AppRateLimits(storage, {bp.name for bp in exempt})
         self._last_storage = storage
         app.before_request(_count_request)
@@ -189,7 +192,7 @@ class AppRateLimits:
     def __init__(self, storage: Storage, exempt: set[str]):
         self.storage = storage
         self.counters = WindowCounters(storage)
-        self.fallback = WindowCounters(MemoryStorage())
+        self.fallback = WindowCounters(InProcessStorage())
         self.exempt = exempt
         self._budgets: dict[tuple[str, str], tuple[Budget, ...]] = {}
         self._down_until = 0.0

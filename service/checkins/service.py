@@ -98,16 +98,21 @@ def _enforce_rate(facts, now: datetime, limit: int) -> None:
         )
 
 
+@lru_cache(maxsize=1)
+def _venue_and_mayor_statement():
+    return (
+        select(Venue, VenueMayor)
+        .outerjoin(VenueMayor, VenueMayor.venue_id == Venue.id)
+        .where(Venue.id == bindparam("venue_id"), Venue.deleted_at.is_(None))
+        .with_for_update(read=True, key_share=True, of=Venue)
+    )
+
+
 def _venue_and_mayor(db_session: Session, venue_id: int) -> tuple[Venue, VenueMayor | None]:
     """The live venue, held as the check-in's foreign key will anyway (FOR KEY SHARE: a
     move of the venue waits for the check-in, or the check-in reads the moved venue),
     with its mayor row; 404 if unknown or deleted."""
-    row = db_session.execute(
-        select(Venue, VenueMayor)
-        .outerjoin(VenueMayor, VenueMayor.venue_id == Venue.id)
-        .where(Venue.id == venue_id, Venue.deleted_at.is_(None))
-        .with_for_update(read=True, key_share=True, of=Venue)
-    ).first()
+    row = db_session.execute(_venue_and_mayor_statement(), {"venue_id": venue_id}).first()
     if row is None:
         raise NotFound("No such venue.")
     return row.Venue, row.VenueMayor

@@ -2,17 +2,19 @@
 
 The counters are ``limits``' fixed windows (same keys, same storage), so counts survive an
 upgrade and ``limits``' storages keep working. On Redis (or Sentinel) one Lua script
-counts them all; on any other storage (memory, memcached, Redis Cluster, whose keys may
-live on different nodes) each is counted in turn. Either way, counting stops at the first
-budget over its amount, so a refused request does not use up the budgets after it.
+counts them all; on any other storage (memcached, Redis Cluster, whose keys may live on
+different nodes, or process memory: ``InProcessStorage``) each is counted in turn. Either
+way, counting stops at the first budget over its amount, so a refused request does not
+use up the budgets after it.
 """
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem
-from limits.storage import RedisClusterStorage, RedisStorage, Storage
+from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 
 # KEYS: the counters; ARGV: per counter its window (s) and amount. Returns per counter
 # counted: its count (this hit included) and the seconds left in its window.
@@ -52,6 +54,41 @@ class Count:
     def exceeded(self) -> bool:
         """Did this hit go over the budget?"""
         return self.used > self.amount
+
+
+class InProcessStorage(MemoryStorage):
+    """``limits``' memory storage for fixed windows, without its expiry thread.
+
+    ``MemoryStorage`` starts a thread 10 ms after a hit that walks every key to drop the
+    expired ones: under steady requests, a new thread and a walk over every requester's
+    counters every few requests. Here a counter past its window starts afresh when hit
+    (as in ``MemoryStorage``), and expired ones are dropped every ``SWEEP_EVERY`` hits."""
+
+    SWEEP_EVERY = 10_000
+
+    def __init__(self, uri: str | None = None, **options):
+        super().__init__(uri, **options)
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add ``amount`` to the counter of ``key`` (a new window of ``expiry`` s when
+        the last one is over)."""
+        now = time.time()
+        with self._lock:
+            if self.expirations.get(key, 0) <= now:
+                self.storage[key] = 0
+                self.expirations[key] = now + expiry
+            self.storage[key] += amount
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                self._sweep(now)
+            return self.storage[key]
+
+    def _sweep(self, now: float) -> None:
+        for key in [key for key, until in self.expirations.items() if until <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
 
 
 def batches(storage: Storage) -> bool:

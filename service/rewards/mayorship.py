@@ -12,9 +12,10 @@ read as of now and for the periodic job (``service.rewards.expiry``).
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, cast, exists, func, or_, select
+from sqlalchemy import BigInteger, Date, and_, bindparam, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.contacts.pairs import pair_key
@@ -50,13 +51,27 @@ def _counted(venue_id: int, after: date, until: date) -> tuple:
     )
 
 
+@lru_cache(maxsize=1)
+def _standings_statement():
+    """``standings``' query, built once with bound parameters."""
+    return (
+        select(VenueVisitDay.user_id, func.count(), func.min(VenueVisitDay.local_day))
+        .where(
+            *_counted(
+                bindparam("venue_id", type_=BigInteger),
+                bindparam("after", type_=Date),
+                bindparam("until", type_=Date),
+            )
+        )
+        .group_by(VenueVisitDay.user_id)
+    )
+
+
 def standings(db_session: Session, venue_id: int, today: date) -> dict[int, tuple[int, date]]:
     """Users' counted visit days at the venue in the 60 days ending today, and the oldest
     of them (when the mayorship of each would expire)."""
-    rows = db_session.execute(
-        select(VenueVisitDay.user_id, func.count(), func.min(VenueVisitDay.local_day))
-        .where(*_counted(venue_id, today - WINDOW, today))
-        .group_by(VenueVisitDay.user_id)
+    rows = db_session.connection().execute(
+        _standings_statement(), {"venue_id": venue_id, "after": today - WINDOW, "until": today}
     )
     return {user: (days, oldest) for user, days, oldest in rows}
 
@@ -128,9 +143,14 @@ def settle(
     return steps
 
 
+@lru_cache(maxsize=1)
+def _lock_statement():
+    return select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
 def lock(db_session: Session, venue_id: int) -> None:
     """Serialise decisions at one venue (a per-venue advisory lock)."""
-    db_session.execute(select(func.pg_advisory_xact_lock(pair_key(-1, venue_id))))
+    db_session.connection().execute(_lock_statement(), {"key": pair_key(-1, venue_id)})
 
 
 def evaluate(
