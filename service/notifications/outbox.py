@@ -61,18 +61,28 @@ def suppressed(db_session: Session):
         db_session.info.pop(_SUPPRESSED, None)
 
 
+@lru_cache(maxsize=1)
+def _recipients_statement():
+    return select(
+        User.id,
+        func.coalesce(User.timezone, User.last_timezone, "UTC"),
+        User.quiet_hours_start,
+        User.quiet_hours_end,
+        exists().where(Device.user_id == User.id),
+    ).where(User.id == func.any(bindparam("user_ids", type_=ARRAY(BigInteger))))
+
+
 def _recipients(db_session: Session, user_ids: set[int]) -> dict[int, tuple]:
     """Per recipient: (time zone, quiet start, quiet end, has a device)."""
-    rows = db_session.execute(
-        select(
-            User.id,
-            func.coalesce(User.timezone, User.last_timezone, "UTC"),
-            User.quiet_hours_start,
-            User.quiet_hours_end,
-            exists().where(Device.user_id == User.id),
-        ).where(User.id.in_(user_ids))
-    )
+    rows = db_session.connection().execute(_recipients_statement(), {"user_ids": sorted(user_ids)})
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+@lru_cache(maxsize=1)
+def _announce_statement():
+    """One NOTIFY per payload on the stream channel; built once."""
+    payloads = bindparam("payloads", type_=ARRAY(Text))
+    return select(func.pg_notify(STREAM_CHANNEL, func.unnest(payloads)))
 
 
 def _iso(value) -> str:
@@ -127,6 +137,7 @@ def write_pending(db_session: Session) -> list[dict]:
     if not drafts:
         return []
     now = clock.now()
+    db_session.flush()  # the statements below run on the connection: no autoflush
     recipients = _recipients(db_session, {d.user_id for d in drafts})
     drafts = [d for d in drafts if d.user_id in recipients]  # an account deleted meanwhile
     quiet = [in_quiet_hours(now, *recipients[d.user_id][:3]) for d in drafts]
@@ -152,9 +163,7 @@ def write_pending(db_session: Session) -> list[dict]:
         db_session.execute(insert(PushDelivery), pushed)
         db_session.execute(select(func.pg_notify(PUSH_CHANNEL, "")))
     payloads = [_payload(user_id, shown) for user_id, shown in written]
-    db_session.execute(
-        select(func.pg_notify(STREAM_CHANNEL, func.unnest(cast(payloads, ARRAY(Text)))))
-    )
+    db_session.connection().execute(_announce_statement(), {"payloads": payloads})
     db_session.info[_WRITTEN] = Counter(shown["kind"] for _, shown in written)
     return [shown for _, shown in written]
 
