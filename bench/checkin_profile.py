@@ -1,113 +1,84 @@
-"""Where a check-in's time goes: run check-ins in-process and time each stage and query.
+"""Where a check-in's time goes: run check-ins in-process, time every statement at the
+cursor and sample the stack, charging both to the service functions they ran under.
 
-The app is built in this process (``create_app``) on the bench database and check-ins
-go through Flask's test client, one after the other, so the request runs exactly as
-under gunicorn minus HTTP. Wrappers time the stages of ``checkins.service.check_in``
-(pair locks, eligibility measures, points and mayorship, meeting detection, badges and
-each badge rule kind, commit) and SQLAlchemy's cursor events time every statement,
-charged to the innermost stage running. The slowest SELECTs are then run again with
-the parameters they last had under ``EXPLAIN (ANALYZE, BUFFERS)`` (``jit = off``, as
-the API's connections), inside a transaction that is rolled back.
+The app is built in this process (``create_app``) on the bench database and check-ins go
+through Flask's test client, one after the other, so the request runs exactly as under
+gunicorn minus HTTP. Nothing in ``service/`` is patched or named: ``sql_trace`` times
+each statement (and COMMIT) at the cursor and finds its call site on the stack (the
+innermost ``service/`` frame, ``module:function``, and the service frames around it), and
+a sampler thread reads the request thread's stack every ``SAMPLE_S`` to charge wall time
+to every service function on it. So the report follows the code whatever it is called:
+
+- per service function: wall ms per check-in (sampled, inclusive), SQL ms and statements
+  per check-in run under it (inclusive), and SQL ms at it as the innermost site;
+- per statement (its text as sent): calls and ms per check-in, mean ms, call site;
+- the slowest SELECTs again with the parameters they last had under ``EXPLAIN
+  (ANALYZE, BUFFERS)`` (``jit = off``, as the API's connections; the median of 3, warm),
+  each in a transaction that is rolled back.
 """
 
 import re
 import statistics
 import sys
+import threading
 import time
-from collections import defaultdict
-from contextlib import ExitStack, contextmanager
+from collections import Counter, defaultdict
 from datetime import timedelta
-from functools import wraps
-from unittest import mock
 
 import psycopg
+import sql_trace
 from seeding import ROOT
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from flask_jwt_extended import create_access_token
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from service import create_app
-from service.checkins import service as checkin_service
-from service.contacts import pairs
-from service.database import Database
-from service.rewards import award, badges, rules
-
 PATH = "/api/v1/checkins"
 EXPLAIN_RUNS = 3  # the median of these is reported
+SAMPLE_S = 0.0005  # the sampler's period (and the interpreter's switch interval meanwhile)
+TOP_FUNCTIONS = 25
+TOP_STATEMENTS = 15
 
 
-class Stages:
-    """Inclusive wall time per stage path (``badges/rule:crowd``) and SQL time charged to
-    the innermost stage running when the statement ran."""
+class Sampler:
+    """Samples one thread's stack; wall seconds per service function on it (inclusive)."""
 
-    def __init__(self):
-        self.stack: list[str] = []
-        self.wall = defaultdict(float)
-        self.calls = defaultdict(int)
-        self.sql = defaultdict(float)
-        self.statements: dict[str, dict] = {}
+    def __init__(self, thread_id: int):
+        self.thread_id = thread_id
+        self.inclusive: Counter = Counter()
+        self.active = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def path(self) -> str:
-        return "/".join(self.stack) or "request (outside the stages)"
+    def __enter__(self):
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(SAMPLE_S)
+        self._thread.start()
+        return self
 
-    @contextmanager
-    def stage(self, name: str):
-        self.stack.append(name)
-        key = self.path()
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.wall[key] += time.perf_counter() - started
-            self.calls[key] += 1
-            self.stack.pop()
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        sys.setswitchinterval(self._switch)
 
-    def wrap(self, name: str, function):
-        @wraps(function)
-        def timed(*args, **kwargs):
-            with self.stage(name):
-                return function(*args, **kwargs)
-
-        return timed
-
-    def statement(self, text: str, params, seconds: float) -> None:
-        key = self.path()
-        self.sql[key] += seconds
-        entry = self.statements.setdefault(
-            text, {"calls": 0, "seconds": 0.0, "stage": key, "params": None}
-        )
-        entry["calls"] += 1
-        entry["seconds"] += seconds
-        entry["params"] = params
+    def _run(self) -> None:
+        last = time.perf_counter()
+        while not self._stop.wait(SAMPLE_S):
+            now = time.perf_counter()
+            frame = sys._current_frames().get(self.thread_id)
+            if self.active and frame is not None:
+                for site in set(_sites(frame)):
+                    self.inclusive[site] += now - last
+            last = now
 
 
-def _patches(stages: Stages) -> list:
-    """Every wrapper, as ``mock.patch`` objects (undone when the profile ends)."""
-    targets = [
-        (pairs, "mutual_contact_ids", "pair locks"),
-        (pairs, "lock_pairs", "pair locks"),
-        (checkin_service, "_lock_user", "lock user"),
-        (checkin_service, "_enforce_rate", "rate limit"),
-        (checkin_service, "measure", "eligibility measures"),
-        (award, "checkin_rewards", "points, visits, mayorship"),
-        (award, "_mayorship", "mayorship"),
-        (award, "_first_today", "first check-in today"),
-        (award, "streak", "streak"),
-        (checkin_service, "detect", "meeting detection"),
-        (badges, "for_checkin", "badges"),
-        (badges, "crowd_for_others", "crowd for others"),
-        (Session, "commit", "commit"),
-    ]
-    found = [
-        mock.patch.object(owner, name, stages.wrap(label, getattr(owner, name)))
-        for owner, name, label in targets
-    ]
-    wrapped_rules = {kind: stages.wrap(f"rule:{kind}", rule) for kind, rule in rules.RULES.items()}
-    found.append(mock.patch.dict(rules.RULES, wrapped_rules))
+def _sites(frame) -> list[str]:
+    found = []
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith(sql_trace.SERVICE):
+            found.append(f"{path[len(sql_trace.SERVICE) : -3].replace('/', '.')}:"
+                         f"{frame.f_code.co_name}")  # fmt: skip
+        frame = frame.f_back
     return found
 
 
@@ -117,7 +88,13 @@ def _short(sql: str, width: int = 110) -> str:
 
 
 def profile(database_url: str, jobs: list[tuple[int, str]], explain_top: int = 8) -> dict:
-    """Run ``jobs`` (``(user_id, body)``) in-process; stage and statement timings."""
+    """Run ``jobs`` (``(user_id, body)``) in-process; per-function and per-statement
+    timings, and the slowest SELECTs explained."""
+    from flask_jwt_extended import create_access_token
+
+    from service import create_app
+    from service.database import Database
+
     app = create_app(
         {
             "DATABASE_URL": database_url,
@@ -126,78 +103,128 @@ def profile(database_url: str, jobs: list[tuple[int, str]], explain_top: int = 8
         }
     )
     engine = Database.state(app).engine
-    stages = Stages()
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("bench_started", []).append(time.perf_counter())
-
-    def after(conn, cursor, statement, parameters, context, executemany):
-        seconds = time.perf_counter() - conn.info["bench_started"].pop()
-        stages.statement(statement, None if executemany else parameters, seconds)
-
     with app.app_context():
         tokens = {user_id: create_access_token(identity=str(user_id)) for user_id, _ in jobs}
     client = app.test_client()
-    walls, statuses, eligible = [], defaultdict(int), 0
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        with ExitStack() as stack:
-            for patch in _patches(stages):
-                stack.enter_context(patch)
-            for user_id, body in jobs:
-                headers = {"Authorization": f"Bearer {tokens[user_id]}"}
-                started = time.perf_counter()
-                response = client.post(
-                    PATH, data=body, headers=headers, content_type="application/json"
-                )
-                walls.append(time.perf_counter() - started)
-                statuses[response.status_code] += 1
-                if response.status_code == 201 and response.get_json()["rewards"]["eligible"]:
-                    eligible += 1
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
+    client.get("/readyz")  # the engine's first connection (dialect set-up) outside the profile
+    walls, statuses, eligible, statements = [], Counter(), 0, []
+    with sql_trace.Trace(engine) as trace, Sampler(threading.get_ident()) as sampler:
+        for user_id, body in jobs:
+            headers = {"Authorization": f"Bearer {tokens[user_id]}"}
+            sampler.active = True
+            started = time.perf_counter()
+            response = client.post(
+                PATH, data=body, headers=headers, content_type="application/json"
+            )
+            walls.append(time.perf_counter() - started)
+            sampler.active = False
+            statuses[response.status_code] += 1
+            if response.status_code == 201 and response.get_json()["rewards"]["eligible"]:
+                eligible += 1
+            statements += trace.take()
+    engine.dispose()
     count = max(1, len(walls))
     per = 1000 / count
-    sql_total = sum(stages.sql.values())
+    executed = [s for s in statements if s.sql != sql_trace.ROLLBACK]
     report = {
         "checkins": len(walls),
         "statuses": {str(k): v for k, v in statuses.items()},
         "eligible": eligible,
         "wall_median_ms": round(statistics.median(walls) * 1000, 2) if walls else None,
         "wall_mean_ms": round(statistics.fmean(walls) * 1000, 2) if walls else None,
-        "sql_mean_ms": round(sql_total * per, 2),
-        "statements_per_checkin": round(
-            sum(s["calls"] for s in stages.statements.values()) / count, 1
-        ),
-        "stages": [
-            {
-                "stage": key,
-                "calls_per_checkin": round(stages.calls[key] / count, 2),
-                "wall_mean_ms": round(stages.wall[key] * per, 3),
-                "sql_mean_ms": round(stages.sql.get(key, 0.0) * per, 3),
-            }
-            for key in sorted(stages.wall, key=lambda k: -stages.wall[k])
-        ],
-        "outside_stages_sql_mean_ms": round(
-            stages.sql.get("request (outside the stages)", 0.0) * per, 3
-        ),
+        "sql_mean_ms": round(sum(s.seconds for s in executed) * per, 2),
+        "statements_per_checkin": round(sum(_runs(s) for s in executed if not s.marker) / count, 1),
+        "stages": _functions(executed, sampler.inclusive, count),
     }
-    ranked = sorted(stages.statements.items(), key=lambda item: -item[1]["seconds"])
+    by_text: dict[str, dict] = {}
+    for entry in executed:
+        item = by_text.setdefault(
+            entry.sql, {"calls": 0, "seconds": 0.0, "sites": Counter(), "params": None}
+        )
+        item["calls"] += _runs(entry)
+        item["seconds"] += entry.seconds
+        item["sites"][entry.site] += 1
+        if not entry.many:
+            item["params"] = entry.params
+    ranked = sorted(by_text.items(), key=lambda item: -item[1]["seconds"])
+    for _, item in ranked:
+        item["stage"] = item["sites"].most_common(1)[0][0]
     report["statements"] = [
         {
             "sql": _short(text),
-            "stage": entry["stage"],
-            "calls_per_checkin": round(entry["calls"] / count, 2),
-            "mean_ms": round(entry["seconds"] * 1000 / entry["calls"], 3),
-            "per_checkin_ms": round(entry["seconds"] * per, 3),
+            "stage": item["stage"],
+            "calls_per_checkin": round(item["calls"] / count, 2),
+            "mean_ms": round(item["seconds"] * 1000 / item["calls"], 3),
+            "per_checkin_ms": round(item["seconds"] * per, 3),
         }
-        for text, entry in ranked[:15]
+        for text, item in ranked[:TOP_STATEMENTS]
     ]
     report["explain"] = _explain(database_url, ranked, explain_top)
-    engine.dispose()
     return report
+
+
+def _runs(entry: sql_trace.Statement) -> int:
+    """Executions of one cursor call (an executemany runs once per parameter set)."""
+    return len(entry.params) if entry.many and isinstance(entry.params, list) else 1
+
+
+def _functions(executed: list, sampled: Counter, count: int) -> list[dict]:
+    """Per service function: sampled wall ms (inclusive), SQL ms and statements under it
+    (inclusive) and SQL ms with it as the innermost site, per check-in."""
+    sql, calls, own = defaultdict(float), Counter(), defaultdict(float)
+    for entry in executed:
+        own[entry.site] += entry.seconds
+        for site in set(entry.sites):
+            sql[site] += entry.seconds
+            calls[site] += _runs(entry)
+    per = 1000 / count
+    names = sorted(set(sampled) | set(sql), key=lambda k: -(sampled.get(k, 0.0) or sql[k]))
+    return [
+        {
+            "stage": name,
+            "calls_per_checkin": round(calls[name] / count, 2),
+            "wall_mean_ms": round(sampled.get(name, 0.0) * per, 3),
+            "sql_mean_ms": round(sql[name] * per, 3),
+            "own_sql_mean_ms": round(own[name] * per, 3),
+        }
+        for name in names[:TOP_FUNCTIONS]
+    ]
+
+
+def print_report(report: dict) -> None:
+    """The functions, statements and plans of an in-process profile."""
+    print(
+        f"\nin-process profile: {report['checkins']} check-ins one at a time"
+        f" ({report['eligible']} eligible), median {report['wall_median_ms']} ms, mean"
+        f" {report['wall_mean_ms']} ms of which SQL {report['sql_mean_ms']} ms"
+        f" ({report['statements_per_checkin']} statements per check-in)"
+    )
+    print(
+        f"{'service function (per check-in, inclusive)':58}{'wall ms':>9}{'SQL ms':>8}"
+        f"{'stmts':>7}{'own SQL':>9}"
+    )
+    for item in report["stages"]:
+        print(
+            f"{item['stage'][:58]:58}{item['wall_mean_ms']:>9.3f}{item['sql_mean_ms']:>8.3f}"
+            f"{item['calls_per_checkin']:>7.2f}{item['own_sql_mean_ms']:>9.3f}"
+        )
+    print("(wall: sampled stacks; SQL: statements timed at the cursor, COMMIT included)")
+    print("\nslowest statements (ms per check-in, calls per check-in, mean ms, call site):")
+    for item in report["statements"][:10]:
+        print(
+            f"  {item['per_checkin_ms']:7.3f} {item['calls_per_checkin']:5.2f}"
+            f" {item['mean_ms']:7.3f}  [{item['stage']}] {item['sql'][:90]}"
+        )
+    if report["explain"]:
+        print("\nEXPLAIN ANALYZE (last parameters): execution ms, planning ms, site, query")
+        for item in report["explain"]:
+            if "error" in item:
+                print(f"  error {item['error']}: {item['sql'][:80]}")
+                continue
+            print(
+                f"  {item['execution_ms']:7.3f} {item['planning_ms']:6.3f}"
+                f"  [{item['stage']}] {item['sql'][:90]}"
+            )
 
 
 def _explain(database_url: str, ranked: list, top: int) -> list[dict]:

@@ -19,8 +19,9 @@ The difference of the two is what reward evaluation costs a check-in. Each phase
 against gunicorn (gthread) for a fixed time after a warm-up, and reports throughput,
 median / p95 / p99, status codes and how many answers earned points, badges,
 mayorships and meetings. Then ``--profile`` more eligible check-ins run in-process
-(``checkin_profile``): time per stage of the check-in and per SQL statement, and
-``EXPLAIN ANALYZE`` of the slowest reward queries.
+(``checkin_profile``): time per service function (sampled stacks) and per SQL
+statement (timed at the cursor, by call site), and ``EXPLAIN ANALYZE`` of the slowest
+SELECTs.
 
 The benchmark owns its database (``BENCH_CHECKINS_DATABASE_URL``, default
 ``.../irl_bench_checkins``): created (``scripts/prepare_db.py``), migrated with Alembic,
@@ -255,40 +256,6 @@ def print_cpu(results: dict) -> None:
             )
 
 
-def print_profile(report: dict) -> None:
-    """Stages and statements of the in-process check-ins."""
-    print(
-        f"\nin-process profile: {report['checkins']} eligible check-ins one at a time"
-        f" ({report['eligible']} eligible), median {report['wall_median_ms']} ms, mean"
-        f" {report['wall_mean_ms']} ms of which SQL {report['sql_mean_ms']} ms"
-        f" ({report['statements_per_checkin']} statements per check-in)"
-    )
-    print(
-        f"{'stage (ms inclusive; SQL ms its own statements)':52}{'calls':>7}{'ms':>8}{'SQL ms':>8}"
-    )
-    for stage in report["stages"]:
-        print(
-            f"{stage['stage'][:52]:52}{stage['calls_per_checkin']:>7.2f}"
-            f"{stage['wall_mean_ms']:>8.3f}{stage['sql_mean_ms']:>8.3f}"
-        )
-    print("\nslowest statements (ms per check-in, calls per check-in, mean ms, stage):")
-    for item in report["statements"][:10]:
-        print(
-            f"  {item['per_checkin_ms']:7.3f} {item['calls_per_checkin']:5.2f}"
-            f" {item['mean_ms']:7.3f}  [{item['stage']}] {item['sql'][:90]}"
-        )
-    if report["explain"]:
-        print("\nEXPLAIN ANALYZE (last parameters): execution ms, planning ms, stage, query")
-        for item in report["explain"]:
-            if "error" in item:
-                print(f"  error {item['error']}: {item['sql'][:80]}")
-                continue
-            print(
-                f"  {item['execution_ms']:7.3f} {item['planning_ms']:6.3f}"
-                f"  [{item['stage']}] {item['sql'][:90]}"
-            )
-
-
 def main() -> None:
     """Prepare, seed, serve, load, profile, report."""
     import checkin_profile
@@ -427,7 +394,7 @@ def main() -> None:
             + (", RAN OUT OF USERS" if r["ran_out_of_users"] else "")
         )
     if profile:
-        print_profile(profile)
+        checkin_profile.print_report(profile)
     print(f"\ntotal run time {total_s} s")
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

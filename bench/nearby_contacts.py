@@ -178,7 +178,7 @@ def sanity_check(address: str, items: list, radius_m: float, limit: int) -> dict
     }
 
 
-def explain_queries(conninfo: str, items: list, jobs: list, args) -> dict:
+def explain_queries(url: str, items: list, jobs: list, args) -> dict:
     """The service's two statements alone: EXPLAIN ANALYZE timings and one text plan each."""
     now = datetime.now(UTC)
     count = args.explain_samples
@@ -186,10 +186,8 @@ def explain_queries(conninfo: str, items: list, jobs: list, args) -> dict:
         service_sql.nearby_contacts_sql(viewer, lat, lon, args.radius, now)
         for lat, lon, viewer in items[:count]
     ]
-    candidates = [
-        service_sql.candidates_sql(user_id, venue_id, now) for user_id, venue_id, *_ in jobs[:count]
-    ]
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    candidates = service_sql.meeting_statements(url, jobs[:count])
+    with psycopg.connect(seeding.libpq_conninfo(url), autocommit=True) as conn:
         report = {
             "nearby_contacts": service_sql.explain_many(conn, nearby),
             "meeting_candidates": service_sql.explain_many(conn, candidates),
@@ -306,7 +304,7 @@ def main() -> None:
     viewers = [rng.choice(user_ids) for _ in points]
     print("EXPLAIN ANALYZE of the service's statements ...", flush=True)
     explained = explain_queries(
-        conninfo,
+        url,
         [(lat, lon, v) for (lat, lon), v in zip(points, viewers, strict=True)],
         jobs[("checkin_public", "c1")],
         args,

@@ -1,13 +1,16 @@
-"""The nearby-venues SQL alone, under pgbench, for ``scale.py``'s raw baseline.
+"""pgbench for ``scale.py``: the nearby-venues SQL alone (the raw baseline), and ``run``,
+which the footfall statements and the check-ins' replay (``checkin_replay``) use too.
 
-The statement is the service's own: ``service.venues.service._nearby_statement`` compiled
-for psycopg (what the API sends), its ``%(name)s`` parameters turned into pgbench
-variables. The script picks one of the benchmark's query positions per transaction
-(``\\set n random(...)`` and a tree of ``CASE`` over the positions, evaluated in
-pgbench, no extra round trip), so the SQL sees the same positions as the endpoints. pgbench runs in
-extended-query mode (``-M extended``: parameters bound, an unnamed statement planned per
-execution, as psycopg sends it) with ``jit=off`` and ``timezone=UTC`` as the service's
-connections; each transaction's latency is logged (``-l``) and cut into percentiles here.
+The nearby statement is the service's own: ``nearby_statement`` sends one real
+``GET /venues/nearby`` through the app in process and takes the statement it sent from
+the cursor (``sql_trace``: no function of the service is named), its ``%(name)s``
+parameters turned into pgbench variables. The script picks one of the benchmark's query
+positions per transaction (``\\set n random(...)`` and a tree of ``CASE`` over the
+positions, evaluated in pgbench, no extra round trip), so the SQL sees the same
+positions as the endpoints. pgbench runs it in extended-query mode (``-M extended``:
+parameters bound, an unnamed statement planned per execution, as psycopg sends it) with
+``jit=off`` and ``timezone=UTC`` as the service's connections; each transaction's
+latency is logged (``-l``) and cut into percentiles here.
 """
 
 import os
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import sql_trace
 from seeding import ROOT
 
 if str(ROOT) not in sys.path:
@@ -28,27 +32,45 @@ if str(ROOT) not in sys.path:
 
 SERVICE_OPTIONS = "-c jit=off -c timezone=UTC"
 PARAM = re.compile(r"%\((\w+)\)s")
+TPS = re.compile(r"tps = ([\d.]+) \(without initial connection time\)")
+PER_QUERY = {"lat", "lon", "radius", "limit"}  # the nearby statement's own parameters
+ABORTED = re.compile(r"client \d+ (?:script \d+ )?aborted in command \d+.*")
 
 
-def nearby_statement() -> tuple[str, dict]:
-    """The service's nearby-venues SQL (psycopg placeholders) and its constant params."""
-    from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+def nearby_statement(app, user_id: int, path: str) -> tuple[str, dict]:
+    """The statement ``GET path`` (a nearby-venues request) sends, captured at the cursor
+    in process (``sql_trace``), and its parameters other than the position and page."""
+    from flask_jwt_extended import create_access_token
 
-    from service.venues.service import _nearby_statement
+    from service.database import Database
 
-    compiled = _nearby_statement(False, False, True).compile(dialect=pg_dialect.dialect())
-    asked = {"lat": 0.0, "lon": 0.0, "radius": 0.0, "limit": 0, "offset": 0}
-    constants = {
-        key: value
-        for key, value in compiled.construct_params(asked).items()
-        if key not in asked or key == "offset"
-    }
-    return compiled.string, constants
+    engine = Database.state(app).engine
+    with app.app_context():
+        token = create_access_token(identity=str(user_id))
+    client = app.test_client()
+    with sql_trace.Trace(engine) as trace:
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    engine.dispose()
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code} in process")
+    found = [
+        entry
+        for entry in trace.statements
+        if not entry.many and isinstance(entry.params, dict) and set(entry.params) >= PER_QUERY
+    ]
+    if len(found) != 1:
+        raise RuntimeError(f"GET {path} sent {len(found)} statements with {sorted(PER_QUERY)}")
+    params = found[0].params
+    constants = {key: value for key, value in params.items() if key not in PER_QUERY}
+    return found[0].sql, {**constants, "offset": params.get("offset", 0)}
 
 
-def script(points: list[tuple[float, float]], radius_m: float, limit: int) -> str:
-    """A pgbench script: a random one of ``points``, then the nearby SQL there."""
-    sql, constants = nearby_statement()
+def script(
+    points: list[tuple[float, float]], radius_m: float, limit: int, statement: tuple[str, dict]
+) -> str:
+    """A pgbench script: a random one of ``points``, then ``statement`` (from
+    ``nearby_statement``) there."""
+    sql, constants = statement
     lines = [f"\\set n random(0, {len(points) - 1})"]
     for axis, index in (("lat", 0), ("lon", 1)):
         values = [f"{point[index]:.7f}" for point in points]
@@ -78,42 +100,82 @@ def require_pgbench() -> str:
     return found
 
 
-def run(conninfo: str, script_path: Path, clients: int, seconds: int) -> dict:
-    """pgbench with ``clients`` connections for ``seconds``; latencies from its log."""
+def run(
+    conninfo: str,
+    script_path: Path,
+    clients: int,
+    seconds: int,
+    *,
+    mode: str = "extended",
+    options: str = SERVICE_OPTIONS,
+    retries: int = 1,
+) -> dict:
+    """pgbench with ``clients`` connections for ``seconds``; latencies from its log.
+
+    ``mode``: pgbench's query protocol; ``options``: the connections' ``PGOPTIONS``;
+    ``retries``: tries of a transaction that meets a deadlock or serialization failure
+    (pgbench's ``--max-tries``). Clients that pgbench aborts (any other error) are
+    counted in ``errors`` and the run's figures kept, as far as they go."""
+    return run_parallel(
+        conninfo, [[script_path]], clients, seconds, mode=mode, options=options, retries=retries
+    )
+
+
+def run_parallel(
+    conninfo: str,
+    scripts: list[list[Path]],
+    clients: int,
+    seconds: int,
+    *,
+    mode: str = "extended",
+    options: str = SERVICE_OPTIONS,
+    retries: int = 1,
+) -> dict:
+    """One pgbench process per list of ``scripts`` (``clients`` connections each, every
+    transaction one of its scripts at random), all at once for ``seconds``; their
+    transactions merged (throughput: the sum of theirs). ``run``'s options."""
     params = psycopg.conninfo.conninfo_to_dict(conninfo)
-    env = {**os.environ, "PGOPTIONS": SERVICE_OPTIONS}
+    env = {**os.environ, "PGOPTIONS": options}
     with tempfile.TemporaryDirectory(prefix="irl-pgbench-") as logs:
-        command = [
-            require_pgbench(),
-            "-n",
-            "-M",
-            "extended",
-            "-f",
-            str(script_path),
-            "-c",
-            str(clients),
-            "-j",
-            str(min(2, clients)),
-            "-T",
-            str(seconds),
-            "-l",
-            "--log-prefix",
-            f"{logs}/tx",
-            "-h",
-            str(params.get("host", "127.0.0.1")),
-            "-p",
-            str(params.get("port", 5432)),
-            "-U",
-            str(params.get("user", "postgres")),
-            str(params["dbname"]),
-        ]
         started = time.time()
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        processes = [
+            subprocess.Popen(
+                _command(params, paths, clients, seconds, f"{logs}/tx{index}_", mode, retries),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for index, paths in enumerate(scripts)
+        ]
+        outputs = [(process, *process.communicate()) for process in processes]
         ended = time.time()
-        if done.returncode:
-            raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr[-2000:]}")
+        aborted, first_error, tps = 0, None, []
+        for process, stdout, stderr in outputs:
+            errors = ABORTED.findall(stderr)
+            if process.returncode and not (errors and TPS.search(stdout)):
+                raise RuntimeError(f"pgbench failed ({process.returncode}): {stderr[-2000:]}")
+            aborted += len(errors)
+            first_error = first_error or (errors[0][:300] if errors else None)
+            tps.append(stdout)
         latencies = _latencies(Path(logs))
-    return _summary(latencies, clients, done.stdout, (started, ended))
+    found = _summary(latencies, clients * len(scripts), tps, (started, ended))
+    if aborted:
+        found["errors"]["aborted clients"] = aborted
+        found["first_error"] = first_error
+    return found
+
+
+def _command(params: dict, paths, clients: int, seconds: int, log: str, mode: str, retries: int):
+    command = [require_pgbench(), "-n", "-M", mode]
+    if retries > 1:
+        command += ["--max-tries", str(retries)]
+    for path in paths:
+        command += ["-f", str(path)]
+    command += ["-c", str(clients), "-j", str(min(2, clients)), "-T", str(seconds)]
+    command += ["-l", "--log-prefix", log, "-h", str(params.get("host", "127.0.0.1"))]
+    command += ["-p", str(params.get("port", 5432)), "-U", str(params.get("user", "postgres"))]
+    return [*command, str(params["dbname"])]
 
 
 def _latencies(logs: Path) -> list[float]:
@@ -122,15 +184,18 @@ def _latencies(logs: Path) -> list[float]:
     for path in logs.glob("tx*"):
         for line in path.read_text().splitlines():
             fields = line.split()
-            found.append(int(fields[2]) / 1000)
+            if fields[2].isdigit():  # "failed" / "skipped": no latency
+                found.append(int(fields[2]) / 1000)
     return found
 
 
-def _summary(latencies: list[float], clients: int, stdout: str, window) -> dict:
-    """Median / p90 / p99 and throughput (pgbench's own tps, without connection time)."""
+def _summary(latencies: list[float], clients: int, stdouts: list[str], window) -> dict:
+    """Median / p90 / p99 and throughput (pgbench's own tps without connection time,
+    summed over its processes)."""
     ordered = sorted(latencies)
-    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", stdout)
-    failed = re.search(r"number of failed transactions: (\d+)", stdout)
+    tps = [TPS.search(stdout) for stdout in stdouts]
+    failed = sum(_count(r"number of failed transactions: (\d+)", stdout) for stdout in stdouts)
+    retried = sum(_count(r"number of transactions retried: (\d+)", stdout) for stdout in stdouts)
 
     def cut(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 3)
@@ -138,13 +203,19 @@ def _summary(latencies: list[float], clients: int, stdout: str, window) -> dict:
     return {
         "concurrency": clients,
         "requests": len(ordered),
-        "throughput_rps": round(float(tps.group(1)), 1) if tps else None,
+        "throughput_rps": round(sum(float(t.group(1)) for t in tps), 1) if all(tps) else None,
         "median_ms": round(statistics.median(ordered), 3) if ordered else None,
         "p90_ms": cut(0.90) if ordered else None,
         "p95_ms": cut(0.95) if ordered else None,
         "p99_ms": cut(0.99) if ordered else None,
         "mean_ms": round(statistics.fmean(ordered), 3) if ordered else None,
         "max_ms": round(ordered[-1], 3) if ordered else None,
-        "errors": {"failed": int(failed.group(1))} if failed and int(failed.group(1)) else {},
+        "errors": {"failed": failed} if failed else {},
+        "retried": retried,
         "window": window,
     }
+
+
+def _count(pattern: str, text: str) -> int:
+    found = re.search(pattern, text)
+    return int(found.group(1)) if found else 0

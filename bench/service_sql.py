@@ -1,15 +1,18 @@
 """The service's own SQL for nearby contacts and meeting detection, to EXPLAIN ANALYZE.
 
-The statements are built by the service code itself (``presence.service.nearby_contacts``
-and ``meetings.detect._candidates``) handed a session stand-in that records the
-statement instead of running it, so the benchmark explains exactly what the API sends,
-never a hand-copied variant that could drift. Each is then compiled for psycopg and run
-under ``EXPLAIN (ANALYZE, BUFFERS)`` with ``jit = off``, as the API's connections run.
+The nearby-contacts statement is built by the service code itself
+(``presence.service.nearby_contacts``) handed a session stand-in that records the
+statement instead of running it (``session.connection().execute(...)`` included); the
+meeting candidates are taken at the cursor from real check-ins run in process and rolled
+back (``meeting_statements``). Either way the benchmark explains exactly what the API
+sends, never a hand-copied variant that could drift. Each is run under ``EXPLAIN
+(ANALYZE, BUFFERS)`` with ``jit = off``, as the API's connections run.
 """
 
 import statistics
 import sys
 from datetime import datetime
+from types import SimpleNamespace
 
 import psycopg
 from seeding import ROOT
@@ -20,26 +23,51 @@ if str(ROOT) not in sys.path:
 from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
 from geo.coords import LatLon
-from service.meetings import detect
-from service.models import Checkin, Venue
 from service.presence import service as presence
 
 DIALECT = pg_dialect.dialect()
 
 
 class _Recorder:
-    """Stands in for a Session: keeps the statement, answers with no rows."""
+    """Stands in for a Session: keeps the last statement, answers with no rows. Its
+    ``connection()`` stands in for the Connection it gives (Core statements run there),
+    recording into it too."""
 
     def __init__(self):
         self.statement = None
         self.params: dict = {}
 
+    def connection(self, *_args, **_kwargs) -> "_Connection":
+        return _Connection(self)
+
     def execute(self, statement, params=None, *_args, **_kwargs):
         self.statement, self.params = statement, dict(params or {})
         return self
 
+    def scalars(self, *_args, **_kwargs) -> "_Recorder":
+        return self
+
     def all(self) -> list:
         return []
+
+    def first(self) -> None:
+        return None
+
+    def scalar(self) -> None:
+        return None
+
+    def __iter__(self):
+        return iter(())
+
+
+class _Connection:
+    """Stands in for ``session.connection()``: executes into its recorder, and has the
+    pooled connection's ``driver_connection`` (whose ``prepare_threshold``
+    ``common.plans.custom_plans`` turns off and back on)."""
+
+    def __init__(self, recorder: _Recorder):
+        self.execute = recorder.execute
+        self.connection = SimpleNamespace(driver_connection=SimpleNamespace(prepare_threshold=5))
 
 
 def nearby_contacts_sql(
@@ -57,13 +85,57 @@ def nearby_contacts_sql(
     return _compiled(recorder)
 
 
-def candidates_sql(user_id: int, venue_id: int, at: datetime) -> tuple[str, dict]:
-    """Meeting detection's candidate query for a check-in of ``user_id`` at ``venue_id``."""
-    recorder = _Recorder()
-    # Transient entities: any column the service reads and we do not set is None.
-    checkin = Checkin(user_id=user_id, venue_id=venue_id, effective_at=at, private=False)
-    detect._candidates(recorder, user_id, checkin, Venue(id=venue_id))
-    return _compiled(recorder)
+def meeting_statements(url: str, jobs: list[tuple]) -> list[tuple[str, dict]]:
+    """Meeting detection's candidate query as real check-ins send it: each job
+    (``user_id, venue_id, lat, lon, private``) is POSTed in process (``create_app``,
+    Flask's test client) inside one transaction that is rolled back at the end (the
+    session joins it with savepoints, as the tests do), every statement recorded at the
+    cursor (``sql_trace``); of each check-in, the first SELECT sent from a function in
+    ``service/meetings/``. No function of the check-in path is named, so it follows the
+    code as it changes."""
+    import secrets
+    from datetime import timedelta
+
+    import sql_trace
+    from flask_jwt_extended import create_access_token
+
+    from service import create_app
+    from service.database import Database
+
+    secret = secrets.token_urlsafe(48)
+    app = create_app(
+        {"DATABASE_URL": url, "JWT_SECRET_KEY": secret, "JWT_ACCESS_TOKEN_EXPIRES": timedelta(1)}
+    )
+    state = Database.state(app)
+    with app.app_context():
+        tokens = {job[0]: create_access_token(identity=str(job[0])) for job in jobs}
+    client, found = app.test_client(), []
+    with state.engine.connect() as conn:
+        outer = conn.begin()
+        state.session_factory.configure(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            with sql_trace.Trace(state.engine) as trace:
+                for user_id, venue_id, lat, lon, private in jobs:
+                    client.post(
+                        "/api/v1/checkins",
+                        json={
+                            "venue_id": venue_id,
+                            "location": {"lat": lat, "lon": lon},
+                            "private": private,
+                        },
+                        headers={"Authorization": f"Bearer {tokens[user_id]}"},
+                    )
+                    found += [
+                        (entry.sql, dict(entry.params))
+                        for entry in trace.take()
+                        if entry.sql.lstrip().upper().startswith("SELECT")
+                        and isinstance(entry.params, dict)
+                        and any(site.startswith("meetings.") for site in entry.sites)
+                    ][:1]
+        finally:
+            outer.rollback()
+    state.engine.dispose()
+    return found
 
 
 def _compiled(recorder: _Recorder) -> tuple[str, dict]:
