@@ -7,7 +7,7 @@ INSERT ... ON CONFLICT DO NOTHING, so racing check-ins can never award twice.
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import DateTime, bindparam, func, select
+from sqlalchemy import BigInteger, DateTime, Integer, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session, aliased
 
@@ -30,27 +30,50 @@ for _badge in CATALOGUE:
     _CAPS[_key] = max(_CAPS.get(_key, 0), *_badge.levels)
 
 
+@lru_cache(maxsize=1)
+def _held_statement():
+    return select(UserBadge.badge, UserBadge.level).where(UserBadge.user_id == bindparam("u"))
+
+
 def held(db_session: Session, user_id: int) -> set[tuple[str, int]]:
     """The (badge, level) pairs the user already has."""
-    rows = db_session.execute(
-        select(UserBadge.badge, UserBadge.level).where(UserBadge.user_id == user_id)
-    )
-    return {tuple(row) for row in rows}
+    return {
+        tuple(row) for row in db_session.connection().execute(_held_statement(), {"u": user_id})
+    }
 
 
-def _award(ctx: Context, badge: Badge, level: int, checkin_id: int | None) -> bool:
-    inserted = ctx.db_session.execute(
+@lru_cache(maxsize=1)
+def _award_statement():
+    """Award one badge level unless held (the primary key decides); built once."""
+    return (
         insert(UserBadge.__table__)
         .values(
-            user_id=ctx.user_id,
-            badge=badge.key,
-            level=level,
-            awarded_at=ctx.now,
-            checkin_id=checkin_id,
+            user_id=bindparam("p_user", type_=BigInteger),
+            badge=bindparam("p_badge", type_=String),
+            level=bindparam("p_level", type_=Integer),
+            awarded_at=bindparam("p_at", type_=DateTime(timezone=True)),
+            checkin_id=bindparam("p_checkin", type_=BigInteger),
         )
         .on_conflict_do_nothing()
         .returning(UserBadge.badge)
-    ).first()
+    )
+
+
+def _award(ctx: Context, badge: Badge, level: int, checkin_id: int | None) -> bool:
+    inserted = (
+        ctx.db_session.connection()
+        .execute(
+            _award_statement(),
+            {
+                "p_user": ctx.user_id,
+                "p_badge": badge.key,
+                "p_level": level,
+                "p_at": ctx.now,
+                "p_checkin": checkin_id,
+            },
+        )
+        .first()
+    )
     if inserted is not None:
         outbox.queue(ctx.db_session, messages.badge(user_id=ctx.user_id, badge=view(badge, level)))
     return inserted is not None

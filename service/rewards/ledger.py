@@ -8,11 +8,47 @@ Totals are always incremented in SQL, never written back from a copy read earlie
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import insert, update
+from sqlalchemy import BigInteger, DateTime, Integer, String, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from service.models import Checkin, PointsEntry, User
+
+
+@lru_cache(maxsize=1)
+def _credit_statement():
+    """A ledger line, the user's total and (when it names one) the check-in's, in one
+    statement; built once. (Parameters are named ``p_*``: one named like a column would
+    become one more SET.)"""
+    user_id = bindparam("p_user", type_=BigInteger)
+    checkin_id = bindparam("p_checkin", type_=BigInteger)
+    points = bindparam("p_points", type_=Integer)
+    line = (
+        insert(PointsEntry.__table__)
+        .values(
+            user_id=user_id,
+            checkin_id=checkin_id,
+            reason=bindparam("p_reason", type_=String),
+            points=points,
+            created_at=bindparam("p_now", type_=DateTime(timezone=True)),
+        )
+        .cte("line")
+    )
+    checkin = (
+        update(Checkin.__table__)
+        .where(Checkin.user_id == user_id, Checkin.id == checkin_id)
+        .values(points=Checkin.points + points)
+        .cte("checkin")
+    )
+    users = User.__table__
+    return (
+        update(users)
+        .where(users.c.id == user_id)
+        .values(points=users.c.points + points)
+        .add_cte(line)
+        .add_cte(checkin)
+    )
 
 
 def credit(
@@ -24,21 +60,16 @@ def credit(
     checkin_id: int | None,
 ) -> None:
     """A ledger line and the user's total (and the check-in's, when it names one)."""
-    db_session.execute(
-        insert(PointsEntry.__table__),
-        [
-            {
-                "user_id": user_id,
-                "checkin_id": checkin_id,
-                "reason": reason,
-                "points": points,
-                "created_at": now,
-            }
-        ],
+    db_session.connection().execute(
+        _credit_statement(),
+        {
+            "p_user": user_id,
+            "p_checkin": checkin_id,
+            "p_points": points,
+            "p_reason": reason,
+            "p_now": now,
+        },
     )
-    db_session.execute(update(User).where(User.id == user_id).values(points=User.points + points))
-    if checkin_id is not None:
-        add_to_checkin(db_session, user_id, checkin_id, points)
 
 
 def add_to_checkin(db_session: Session, user_id: int, checkin_id: int, points: int) -> None:
