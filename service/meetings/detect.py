@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, bindparam, func, select, update
+from sqlalchemy import DateTime, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -28,40 +28,61 @@ from service.rewards.policy import PointsPolicy
 def _candidates_statement():
     """The mutual contacts' (sharing on) eligible public check-ins at the same or a nearby
     venue or the same event within two hours of ``at``: per contact, nearest in time
-    first, then by id; built once, with bound parameters."""
+    first, then by id; built once, with bound parameters.
+
+    Driven from the contacts: each one's check-ins in the window through its own index
+    (a fenced lateral, ``OFFSET 0``), then their venues tested. Left to itself the
+    planner started from every venue within 75 m and probed each one's check-ins: 740
+    probes and 5 ms in Midtown, against 50 cheap ones this way."""
     other_venue = aliased(Venue)
     at = bindparam("at", type_=DateTime(timezone=True))
     here = select(Venue.location).where(Venue.id == bindparam("venue_id")).scalar_subquery()
-    gap = func.abs(func.extract("epoch", Checkin.effective_at - at))
-    return (
+    theirs = (
         select(
             Checkin.user_id,
             Checkin.id,
             Checkin.venue_id,
             Checkin.event_id,
             Checkin.effective_at,
+        )
+        .where(
+            Checkin.user_id == Relationship.other_id,
+            visibility.acting(Checkin),
+            same_time(Checkin.effective_at, at),
+        )
+        .offset(0)
+        .lateral("theirs")
+    )
+    gap = func.abs(func.extract("epoch", theirs.c.effective_at - at))
+    return (
+        select(
+            theirs.c.user_id,
+            theirs.c.id,
+            theirs.c.venue_id,
+            theirs.c.event_id,
+            theirs.c.effective_at,
             other_venue.timezone,
             other_venue.name.label("venue_name"),
             User.handle,
             User.display_name,
         )
-        .join(Relationship, visibility.mutual(bindparam("user_id"), Checkin.user_id))
-        .join(User, User.id == Checkin.user_id)
-        .join(other_venue, other_venue.id == Checkin.venue_id)
+        .select_from(Relationship)
+        .join(theirs, true())
+        .join(User, User.id == theirs.c.user_id)
+        .join(other_venue, other_venue.id == theirs.c.venue_id)
         .where(
+            visibility.mutual(bindparam("user_id")),
             visibility.sharing(User),
-            visibility.acting(Checkin),
-            same_time(Checkin.effective_at, at),
             same_place(
                 other_venue.id,
                 other_venue.location,
                 venue_id=bindparam("venue_id"),
                 venue_location=here,
-                event_column=Checkin.event_id,
+                event_column=theirs.c.event_id,
                 event_id=bindparam("event_id"),
             ),
         )
-        .order_by(Checkin.user_id, gap, Checkin.id)
+        .order_by(theirs.c.user_id, gap, theirs.c.id)
     )
 
 
