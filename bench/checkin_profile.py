@@ -293,3 +293,40 @@ def _nodes(node: dict, depth: int = 0) -> list[str]:
     for child in node.get("Plans", []):
         lines += _nodes(child, depth + 1)
     return lines
+
+
+def main() -> None:
+    """Profile eligible check-ins of random seeded users (``bench_checkins_plan``) on an
+    existing world (the scale world by default) and print where their time goes."""
+    import argparse
+    import json
+    import os
+    import random
+
+    import checkin_seeding
+    from seeding import libpq_conninfo
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--checkins", type=int, default=200, help="check-ins to profile")
+    parser.add_argument("--explain", type=int, default=6, help="slowest SELECTs to explain")
+    parser.add_argument("--seed", type=int, default=None, help="which users (default: random)")
+    args = parser.parse_args()
+    url = os.environ.get(
+        "BENCH_SCALE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench_scale"
+    )
+    with psycopg.connect(libpq_conninfo(url)) as conn:
+        plan = checkin_seeding.plan_rows(conn)
+    random.Random(args.seed).shuffle(plan)
+    jobs = [
+        (
+            user_id,
+            json.dumps({"venue_id": v, "location": {"lat": lat, "lon": lon}, "accuracy_m": 20}),
+        )
+        for user_id, ((v, lat, lon), *_), _nearby in plan[: args.checkins]
+    ]
+    report = profile(url, jobs, args.explain)
+    print(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
