@@ -96,6 +96,18 @@ class MyInvitations(MethodView):
         return {"items": items, "next_cursor": next_cursor}
 
 
+def _answer(invitation_id: int, accept: bool) -> dict:
+    answered = service.answer(
+        db_session=db.session,
+        user=current_user(),
+        invitation_id=invitation_id,
+        accept=accept,
+        mayorship_points=current_app.config["POINTS_MAYORSHIP"],
+    )
+    db.session.commit()
+    return answered
+
+
 @blp.route(f"{INVITATION}/accept")
 class AcceptInvitation(MethodView):
     @authenticated(blp)
@@ -103,15 +115,7 @@ class AcceptInvitation(MethodView):
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not my invitation")
     def post(self, invitation_id):
         """Accept: from now on my visits leave this venue's footfall and mayorship"""
-        answered = service.answer(
-            db_session=db.session,
-            user=current_user(),
-            invitation_id=invitation_id,
-            accept=True,
-            mayorship_points=current_app.config["POINTS_MAYORSHIP"],
-        )
-        db.session.commit()
-        return answered
+        return _answer(invitation_id, accept=True)
 
 
 @blp.route(f"{INVITATION}/decline")
@@ -121,12 +125,4 @@ class DeclineInvitation(MethodView):
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not my invitation")
     def post(self, invitation_id):
         """Decline (or stop being staff): my visits count like anyone's"""
-        answered = service.answer(
-            db_session=db.session,
-            user=current_user(),
-            invitation_id=invitation_id,
-            accept=False,
-            mayorship_points=current_app.config["POINTS_MAYORSHIP"],
-        )
-        db.session.commit()
-        return answered
+        return _answer(invitation_id, accept=False)
