@@ -11,6 +11,7 @@ from geo import sql as geosql
 from geo.coords import LatLon
 from geo.rules import PLACES_WINDOW, REPEAT_WINDOW
 from service.models import Checkin, Venue
+from service.rewards.rules import Around
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,7 @@ class Measures:
     other_venues_in_window: int
     # for the rewards (read in the same round trip): the user's eligible check-ins' local
     # days around this one's, and their times at this venue around it
-    eligible_days: frozenset[date] = frozenset()
-    venue_times: tuple[datetime, ...] = ()
+    around: Around | None = None
     # for the hourly limit: the user's check-ins created since ``since``, and the oldest
     recent_checkins: int = 0
     oldest_recent_at: datetime | None = None
@@ -155,8 +155,12 @@ def measure(
         previous_at=row.previous_at,
         nearest_same_venue_at=row.same_venue_at,
         other_venues_in_window=int(row.other_venues),
-        eligible_days=frozenset(row.days or ()),
-        venue_times=tuple(row.venue_times or ()),
+        around=Around(
+            days=frozenset(row.days or ()),
+            venue_times=tuple(row.venue_times or ()),
+            days_span=DAYS_AROUND,
+            venue_span=VENUE_TIMES_AROUND,
+        ),
         recent_checkins=row.recent,
         oldest_recent_at=row.oldest,
     )

@@ -13,7 +13,7 @@ from geo.coords import LatLon
 from service import clock
 from service.admin import audit
 from service.checkins import eligibility
-from service.checkins.measure import DAYS_AROUND, VENUE_TIMES_AROUND, measure
+from service.checkins.measure import measure
 from service.contacts import pairs
 from service.errors import DomainError, NotFound, RateLimited
 from service.events import attendance
@@ -25,7 +25,6 @@ from service.presence import service as presence
 from service.rewards import pipeline
 from service.rewards.ledger import Ledger
 from service.rewards.policy import PointsPolicy
-from service.rewards.rules import Around
 from service.venues import service as venues
 
 MAX_CLIENT_AGE = timedelta(hours=24)
@@ -201,12 +200,7 @@ def check_in(
             ),
             organiser_id=event.organiser_id if event is not None else None,
             have=have,
-            around=Around(
-                days=facts.eligible_days,
-                venue_times=facts.venue_times,
-                days_span=DAYS_AROUND,
-                venue_span=VENUE_TIMES_AROUND,
-            ),
+            around=facts.around,
             mayor=mayor,
         )
     pipeline.write(db_session, ledger, earned.counters, checkin_count=1, zone=venue.timezone)

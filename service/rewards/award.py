@@ -133,12 +133,12 @@ def visit(
     arrival: "Arrival",
     *,
     around: Around | None = None,
-    mayor: VenueMayor | bool | None = False,
+    mayor: VenueMayor | None,
 ) -> Visit:
     """The visit's ledger lines and state for one eligible check-in (PRODUCT.md, Points:
     the check-in, a first visit, an event, a streak, a mayorship). ``around``: the
-    user's check-ins around it, when already read; ``mayor``: the venue's mayor row as
-    read with the venue (False: not read)."""
+    user's check-ins around it, when already read; ``mayor``: the venue's mayor row (None:
+    it has none)."""
     db_session, user, checkin, venue = (
         arrival.db_session,
         arrival.user,
@@ -148,7 +148,7 @@ def visit(
     ledger, policy, now = arrival.ledger, arrival.policy, arrival.ledger.now
     done = Visit(facts={Fact.CHECKIN})
     ledger.add("checkin", policy.checkin)
-    settling = mayor is False or (mayor is not None and mayor.expires_at <= now)
+    settling = mayor is not None and mayor.expires_at <= now
     new = (
         db_session.connection()
         .execute(
@@ -200,7 +200,7 @@ def visit(
     # decisions that fell due before this check-in are made as of their own day first
     new_day = new.day
     if settling:
-        expiry.settle_venue(db_session, venue, now, policy.mayorship, mayor)
+        expiry.settle_venue(db_session, venue, now, policy.mayorship)
         # mayorship days only from check-ins contacts could see (a mayor is shown to them)
         new_day = checkin.shared and _inserted(
             db_session,

@@ -49,18 +49,10 @@ def as_of(db_session: Session, current: VenueMayor, zone: str, now: datetime) ->
     return mayor, days, since
 
 
-def settle_venue(
-    db_session: Session,
-    venue: Venue,
-    now: datetime,
-    points: int,
-    current: VenueMayor | bool | None = False,
-) -> int:
+def settle_venue(db_session: Session, venue: Venue, now: datetime, points: int) -> int:
     """Write the re-decisions of the venue's mayorship that fell due by ``now``; returns
-    how many changed the mayor. Takes the venue's decision lock. ``current``: the mayor
-    row as the caller read it (False: read it here)."""
-    if current is False:
-        current = db_session.get(VenueMayor, venue.id)
+    how many changed the mayor. Takes the venue's decision lock."""
+    current = db_session.get(VenueMayor, venue.id)  # the identity map's, when loaded
     if current is None or current.expires_at > now:
         return 0
     mayorship.lock(db_session, venue.id)

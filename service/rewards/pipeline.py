@@ -65,12 +65,6 @@ class Arrival:
     ledger: Ledger
     policy: PointsPolicy
 
-    def __iter__(self):
-        """Its parts in order (``db_session, user, checkin, venue, ledger, policy``)."""
-        return iter(
-            (self.db_session, self.user, self.checkin, self.venue, self.ledger, self.policy)
-        )
-
 
 @dataclass
 class Rewards:
@@ -108,12 +102,12 @@ def reward(
     organiser_id: int | None = None,
     have: set[tuple[str, int]] | None = None,
     around: Around | None = None,
-    mayor: VenueMayor | bool | None = False,
+    mayor: VenueMayor | None,
 ) -> Rewards:
     """Award an eligible check-in; the person's lines stay in its ledger for the caller
     to write with the rest of the user's row (``write``). What the caller already read
     saves round trips: ``have`` (the person's badges), ``around`` (their check-ins around
-    this one), ``mayor`` (the venue's mayor row; False: not read)."""
+    this one); ``mayor``: the venue's mayor row (None: it has none)."""
     db_session, user, checkin, venue = (
         arrival.db_session,
         arrival.user,

@@ -136,6 +136,7 @@ def _replay(db_session: Session, policy: PointsPolicy, progress: bool) -> dict:
                 pipeline.Arrival(db_session, user, checkin, venue, ledger, policy),
                 find_meetings=lambda ledger: _recorded_meetings(db_session, ledger, policy),
                 organiser_id=organiser,
+                mayor=db_session.get(VenueMayor, venue.id),
             )
             pipeline.write(db_session, ledger, earned.counters)
             db_session.flush()

@@ -75,17 +75,24 @@ def _eligible(ctx: Context):
     return (Checkin.user_id == ctx.user_id, Checkin.eligible, Checkin.created_at <= ctx.now)
 
 
-def _counter(column):
-    def read(ctx: Context, params: dict, cap: int) -> int:
-        return ctx.db_session.scalar(select(column).where(User.id == ctx.user_id))
-
-    read.__doc__ = f"The user's ``{column.key}`` counter (kept under the user lock)."
-    return read
+def _counter(ctx: Context, column) -> int:
+    """One of the user's counters (kept on ``users`` under the user's lock)."""
+    return ctx.db_session.scalar(select(column).where(User.id == ctx.user_id))
 
 
-checkins = _counter(User.eligible_checkins)  # eligible check-ins
-distinct_venues = _counter(User.venues_visited)  # venues with an eligible check-in
-distinct_cities = _counter(User.cities_visited)  # cities with an eligible check-in
+def checkins(ctx: Context, params: dict, cap: int) -> int:
+    """Eligible check-ins."""
+    return _counter(ctx, User.eligible_checkins)
+
+
+def distinct_venues(ctx: Context, params: dict, cap: int) -> int:
+    """Venues with an eligible check-in."""
+    return _counter(ctx, User.venues_visited)
+
+
+def distinct_cities(ctx: Context, params: dict, cap: int) -> int:
+    """Cities with an eligible check-in."""
+    return _counter(ctx, User.cities_visited)
 
 
 def same_venue_repeats(ctx: Context, params: dict, cap: int) -> int:
