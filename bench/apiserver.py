@@ -38,8 +38,9 @@ def running_api(
     jwt_secret: str = "",
     env: dict[str, str | None] | None = None,
 ) -> Iterator[str]:
-    """Start gunicorn as ``make run`` does (gevent unless GUNICORN_WORKER_CLASS says
-    otherwise); yield ``host:port``; always stop it.
+    """Start gunicorn and the background worker as ``make run`` does (gevent unless
+    GUNICORN_WORKER_CLASS says otherwise); yield ``host:port``; always stop both. The
+    worker folds the footfall changes check-ins log, so its cost is measured with theirs.
 
     ``jwt_secret`` (default: a random one) lets the caller mint tokens with ``mint_tokens``;
     ``env`` sets more environment variables for the server (``None`` removes one).
@@ -64,20 +65,30 @@ def running_api(
         gunicorn = Path(sys.executable).with_name("gunicorn")
         command = [str(gunicorn), "-c", "gunicorn.conf.py", "--bind", f"{HOST}:{port}"]
         command += ["--workers", str(workers), "wsgi:app"]
+        flask = Path(sys.executable).with_name("flask")
+        worker_command = [str(flask), "--app", "wsgi", "push-worker"]
         with log.open("w") as log_file:
             server = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+            worker = subprocess.Popen(
+                worker_command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
             )
             try:
                 _wait_healthy(server, port, log)
                 yield f"{HOST}:{port}"
             finally:
-                server.terminate()
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                for process in (server, worker):
+                    _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_healthy(server: subprocess.Popen, port: int, log: Path) -> None:

@@ -3,7 +3,8 @@ the database's backends are doing.
 
 A thread samples, every ``interval`` seconds, ``pg_stat_activity`` (active backends of the
 bench database and what they wait for) and, every ``cpu_every`` samples, the CPU time
-(``/proc/<pid>/stat``, user + system) of the API's gunicorn workers, of PostgreSQL (the
+(``/proc/<pid>/stat``, user + system) of the API's gunicorn workers and its background
+worker (which folds the check-ins' footfall changes), of PostgreSQL (the
 bench database's backends and the server's own processes: WAL writer, checkpointer...;
 other databases' backends count as "other"), of the load clients, of the whole machine
 (``/proc/stat``), and the bench database's shared-buffer hits and reads
@@ -35,6 +36,7 @@ BLOCKS_SQL = "SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = c
 # A client backend's title names its client ("... 127.0.0.1(51234) idle", "[local]").
 BACKEND = re.compile(r"\(\d+\) |\[local\]")
 KINDS = ("api", "postgres", "load clients", "other")
+WORKER = "push-worker"  # the API's background worker (footfall fold, push), counted as API
 
 
 def _processes() -> list[tuple[int, int, int, str, float]]:
@@ -103,7 +105,7 @@ class PhaseMonitor:
         masters = {pid for pid, _, _, command, _ in processes if self.bind in command}
         kinds: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds so far)
         for pid, ppid, uid, command, cpu in processes:
-            if pid in masters or ppid in masters:
+            if pid in masters or ppid in masters or (ppid == me and WORKER in command):
                 kinds[pid] = ("api", cpu)
             elif uid == self.postgres_uid and (
                 self.dbname in command or not BACKEND.search(command)

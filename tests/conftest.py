@@ -20,7 +20,7 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_test"
 )
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABLES = ("idempotency_keys", "points_ledger", "checkins", "venues", "users")
+TABLES = ("idempotency_keys", "points_ledger", "checkins", "venues", "users", "venue_visit_changes")
 
 
 def migrate(connection, revision: str = "head") -> None:

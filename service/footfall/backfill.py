@@ -5,10 +5,21 @@ and counts the check-ins would have produced arriving one by one."""
 from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from service.footfall.fold import fold
 from service.footfall.rollup import VISIT_COLUMNS, counts_sql
-from service.models import Checkin, Venue, VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
+from service.models import (
+    Checkin,
+    Venue,
+    VenueHour,
+    VenueVisit,
+    VenueVisitChange,
+    VenueVisitor,
+    VenueVisitorDay,
+)
 
-SUMMARIES = [model.__tablename__ for model in (VenueHour, VenueVisitor, VenueVisitorDay)]
+DERIVED = [
+    model.__tablename__ for model in (VenueHour, VenueVisitor, VenueVisitorDay, VenueVisitChange)
+]
 
 
 def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
@@ -55,9 +66,9 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
         func.lag(hours.c.local_day).over(**by_cell),
     )
     table = VenueVisit.__table__
-    if venue_id is None:  # the summaries follow the rows through triggers (0011); a
-        # TRUNCATE fires none, so they are emptied with it
-        db_session.execute(text(f"TRUNCATE {table.name}, {', '.join(SUMMARIES)}"))
+    if venue_id is None:  # the summaries follow the rows through the change log (0016); a
+        # TRUNCATE logs nothing, so they and the log are emptied with it
+        db_session.execute(text(f"TRUNCATE {table.name}, {', '.join(DERIVED)}"))
     else:
         db_session.execute(delete(table).where(table.c.venue_id == venue_id))
     db_session.execute(
@@ -66,6 +77,7 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
             rows,
         )
     )
+    fold(db_session, batch=2**31 - 1)  # the summaries, in one set-based statement
     counted = select(func.count()).select_from(table)
     if venue_id is not None:
         counted = counted.where(table.c.venue_id == venue_id)

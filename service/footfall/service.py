@@ -8,7 +8,7 @@ from service import clock
 from service.admin import audit
 from service.common.plans import custom_plans
 from service.errors import DomainError
-from service.footfall import from_raw, from_rollup
+from service.footfall import fold, from_raw, from_rollup
 from service.footfall.figures import report
 from service.footfall.grid import make_range, today_in
 from service.footfall.meetings import add_meetings
@@ -31,8 +31,9 @@ def stats(
 ) -> dict:
     """Footfall of a venue I own (or any, as an admin) between two local dates.
 
-    In the venue's time zone the rollup answers; another ``tz`` is computed from the
-    check-ins themselves (the rollup's days are the venue's). The figures are read
+    In the venue's time zone the rollup answers, once the changes the worker has not
+    folded yet are; another ``tz`` is computed from the check-ins themselves (the
+    rollup's days are the venue's). The figures are read
     through ``reader`` (a replica, when there is one)."""
     reader = reader or db_session
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
@@ -44,6 +45,8 @@ def stats(
     except ValueError as exc:
         raise DomainError(str(exc), errors={"query": {"from": [str(exc)]}}) from exc
     source = from_rollup if zone == venue.timezone else from_raw
+    if source is from_rollup:
+        fold.catch_up(db_session)  # what the worker has not folded yet
     figures = source.figures(reader, venue.id, span)
     with custom_plans(reader):
         add_meetings(reader, venue.id, span, figures)

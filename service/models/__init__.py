@@ -3,7 +3,13 @@
 from service.models.base import Base
 from service.models.checkin import Checkin, PointsEntry
 from service.models.event import Event, Rsvp
-from service.models.footfall import VenueHour, VenueVisit, VenueVisitor, VenueVisitorDay
+from service.models.footfall import (
+    VenueHour,
+    VenueVisit,
+    VenueVisitChange,
+    VenueVisitor,
+    VenueVisitorDay,
+)
 from service.models.idempotency import IdempotencyKey
 from service.models.meeting import Meeting
 from service.models.notification import (
@@ -59,6 +65,7 @@ __all__ = [
     "VenueMayor",
     "VenueStaff",
     "VenueVisit",
+    "VenueVisitChange",
     "VenueVisitDay",
     "VenueVisitor",
     "VenueVisitorDay",

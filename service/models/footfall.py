@@ -9,7 +9,17 @@ the same weekday and hour) lies before the range.
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
@@ -93,3 +103,27 @@ class VenueVisitorDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     firsts: Mapped[int] = mapped_column(Integer, nullable=False)
     lasts: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VenueVisitChange(Base):
+    """A change of ``venue_visits`` not yet folded into the summaries (migration 0016):
+    the row as added (+1) or removed (-1); ``footfall_fold`` consumes them."""
+
+    __tablename__ = "venue_visit_changes"
+    __table_args__ = (
+        {"comment": "changes of venue_visits not yet folded into the footfall summaries"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    sign: Mapped[int] = mapped_column(SmallInteger, nullable=False, comment="+1 added, -1 removed")
+    gone: Mapped[bool] = mapped_column(Boolean, nullable=False, comment="removed by a DELETE")
+    venue_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hour_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    local_day: Mapped[date] = mapped_column(Date, nullable=False)
+    weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    local_hour: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    checkins: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_of_day: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    prev_day: Mapped[date | None] = mapped_column(Date)
+    prev_cell_day: Mapped[date | None] = mapped_column(Date)

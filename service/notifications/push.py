@@ -27,8 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.footfall import fold as footfall
 from service.models import Device, Notification, PushDelivery
-from service.notifications.inbox import view
+from service.notifications.inbox import with_faces
 from service.notifications.outbox import PUSH_CHANNEL
 from service.ops import metrics
 from service.rewards import expiry
@@ -55,6 +56,8 @@ class PushSettings:
     # periodic chores (mayorships that aged out), seconds apart; mayorship points
     chores_every_s: float = 300.0
     mayorship_points: int = 25
+    # the footfall changes check-ins logged are folded into the summaries this often
+    fold_every_s: float = 1.0
 
     @classmethod
     def from_config(cls, cfg) -> "PushSettings":
@@ -100,6 +103,7 @@ class PushWorker:
         self.client = httpx.Client(timeout=settings.timeout_s)
         self.pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="irl-push")
         self._chores_at = 0.0  # monotonic time the periodic chores are next due
+        self._fold_at = 0.0  # and the footfall fold
 
     def close(self) -> None:
         """Release the HTTP client and threads."""
@@ -139,8 +143,9 @@ class PushWorker:
                     [(c.user_id, c.notification_id) for c in claimed]
                 )
             )
-        )
-        by_key = {(n.user_id, n.id): view(n) for n in notes}
+        ).all()
+        views = with_faces(session, notes)  # whoever each names, with their face
+        by_key = {(n.user_id, n.id): item for n, item in zip(notes, views, strict=True)}
         devices: dict[int, list[dict]] = {}
         for row in session.execute(
             select(Device.user_id, Device.platform, Device.token)
@@ -236,6 +241,20 @@ class PushWorker:
         with Session(self.engine) as session:
             return expiry.run(session, now or clock.now(), self.settings.mayorship_points)
 
+    def fold_footfall(self) -> int:
+        """Fold the footfall changes the check-ins logged into the summaries; how many."""
+        with Session(self.engine) as session:
+            return footfall.catch_up(session)
+
+    def _fold_if_due(self) -> None:
+        if time.monotonic() < self._fold_at:
+            return
+        self._fold_at = time.monotonic() + self.settings.fold_every_s
+        try:
+            self.fold_footfall()
+        except SQLAlchemyError as exc:  # a lost connection: next time
+            log.warning("footfall fold failed: %s", exc)
+
     def _chores_if_due(self) -> None:
         if time.monotonic() < self._chores_at:
             return
@@ -250,17 +269,20 @@ class PushWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set, waking on NOTIFY or when a retry falls due;
-        every ``chores_every_s`` also run the periodic chores."""
+        every ``fold_every_s`` fold the footfall changes, every ``chores_every_s`` run the
+        periodic chores."""
         while not stop.is_set():
             try:
                 with psycopg.connect(self.listen_dsn, autocommit=True) as listener:
                     listener.execute(f"LISTEN {PUSH_CHANNEL}")
                     while not stop.is_set():
                         self._chores_if_due()
+                        self._fold_if_due()
                         if self.deliver_due() >= self.settings.batch:
                             continue
-                        # wake on NOTIFY, when a retry falls due, or to look at ``stop``
-                        wait = min(self.next_due_in_s(), 5.0)
+                        # wake on NOTIFY, when a retry falls due, to fold, or to look
+                        # at ``stop``
+                        wait = min(self.next_due_in_s(), self.settings.fold_every_s, 5.0)
                         for _ in listener.notifies(timeout=wait, stop_after=1):
                             pass
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:

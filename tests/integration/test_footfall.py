@@ -6,10 +6,10 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from service.database import db
-from service.footfall import backfill, from_raw, from_rollup
+from service.footfall import backfill, fold, from_raw, from_rollup
 from service.footfall import service as footfall_service
 from service.footfall.grid import make_range
 from service.footfall.schemas import StatsSchema
@@ -18,6 +18,7 @@ from service.models import (
     VenueHour,
     VenueStaff,
     VenueVisit,
+    VenueVisitChange,
     VenueVisitor,
     VenueVisitorDay,
 )
@@ -44,7 +45,9 @@ def stats(client, user, venue, **params):
 
 
 def summaries(session) -> list:
-    """Every row of the footfall summaries, zero rows left out (deltas may leave them)."""
+    """Every row of the footfall summaries once the logged changes are folded (as the
+    worker does), zero rows left out (deltas may leave them)."""
+    fold.fold(session)
     found = []
     for model, kept in (
         (VenueHour, VenueHour.visits != 0),
@@ -148,6 +151,25 @@ def test_what_counts_as_footfall(client, actions, owned, frozen_clock):
     visit(actions, people[:3], venue)  # too_soon: still footfall
     body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
     assert body["total_checkins"] == 9 and body["unique_visitors"] == 6
+
+
+def test_a_checkin_only_logs_its_visit_and_a_stats_read_folds_it(
+    client, actions, owned, frozen_clock, app
+):
+    """The summaries are no check-in's work (migration 0016): a check-in appends its visit
+    row's change; the stats read folds what the worker has not, so it is never behind."""
+    owner, venue = owned
+    frozen_clock.current = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+    visit(actions, [actions.register() for _ in range(5)], venue)
+    with app.app_context():
+        session = db.session
+        hours = select(func.count()).select_from(VenueHour).where(VenueHour.venue_id == venue["id"])
+        logged = select(func.count()).select_from(VenueVisitChange)
+        assert session.scalar(hours) == 0 and session.scalar(logged) == 5
+    body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
+    assert body["total_checkins"] == 5 and body["unique_visitors"] == 5
+    with app.app_context():
+        assert db.session.scalar(logged) == 0 and db.session.scalar(hours) == 1
 
 
 def answer_invitation(app, venue, person, status, at=None):
@@ -401,6 +423,7 @@ def test_rollups_equal_raw_aggregation_after_random_checkins(
         assert actions.check_in(person, where, **extra).status_code == 201
     with app.app_context():
         session = db.session
+        assert fold.fold(session) > 0  # what the worker does every second
         for first, last, granularity in (
             (date(2026, 10, 20), frozen_clock.current.date(), "day"),
             (date(2026, 10, 25), date(2026, 11, 7), "day"),
@@ -421,6 +444,7 @@ def test_rollups_equal_raw_aggregation_after_random_checkins(
         assert summaries(session) == rebuilt_summaries(session)
         # an account deleted: its visits cascade away, the summaries follow
         session.execute(text("DELETE FROM users WHERE id = :id"), {"id": people[1]["user"]["id"]})
+        fold.fold(session)
         span = make_range(
             date(2026, 10, 20), frozen_clock.current.date(), "America/New_York", "day"
         )
