@@ -5,7 +5,8 @@ the visitor's first that day and their previous visit day (overall, and at the s
 weekday and hour); an offline replay that lands before rows already there also fixes
 those rows' marks, so the rollup never depends on arrival order. The summaries the stats
 read (``venue_hours``, ``venue_visitors``, ``venue_visitor_days``) follow every change of
-these rows through statement triggers (migration 0011), in the same transaction.
+these rows: a statement trigger logs the change (migration 0016) and the worker, or the
+next stats read, folds it in (``fold.py``), so no check-in pays for the summaries.
 """
 
 from datetime import UTC, date, datetime

@@ -62,8 +62,8 @@ class VenueVisit(Base):
 
 
 class VenueHour(Base):
-    """A venue's footfall in one local hour, summed over its visit rows (kept by a trigger
-    on ``venue_visits``, migration 0011): every figure that adds up across hours."""
+    """A venue's footfall in one local hour, summed over its visit rows (folded from the
+    changes of ``venue_visits``, migrations 0011 and 0016): every figure that adds up across hours."""
 
     __tablename__ = "venue_hours"
     __table_args__ = (
@@ -84,7 +84,7 @@ class VenueHour(Base):
 
 
 class VenueVisitor(Base):
-    """A visitor's first and last local day at a venue (kept by a trigger)."""
+    """A visitor's first and last local day at a venue (folded from the changes)."""
 
     __tablename__ = "venue_visitors"
 
