@@ -63,7 +63,8 @@ class VenueVisit(Base):
 
 class VenueHour(Base):
     """A venue's footfall in one local hour, summed over its visit rows (folded from the
-    changes of ``venue_visits``, migrations 0011 and 0016): every figure that adds up across hours."""
+    changes of ``venue_visits``, migrations 0011 and 0016): every figure that adds up
+    across hours."""
 
     __tablename__ = "venue_hours"
     __table_args__ = (
