@@ -24,6 +24,7 @@ from service.events.routes import blp as events_blp
 from service.footfall.routes import blp as footfall_blp
 from service.identities.routes import blp as identities_blp
 from service.meetings.routes import blp as meetings_blp
+from service.met.routes import blp as met_blp
 from service.notifications import outbox
 from service.notifications.routes import blp as notifications_blp
 from service.ops import metrics
@@ -43,6 +44,7 @@ API_BLUEPRINTS = (
     checkins_blp,
     presence_blp,
     meetings_blp,
+    met_blp,
     rewards_blp,
     events_blp,
     notifications_blp,

@@ -175,6 +175,8 @@ class FakeNetworks:
 
     def __init__(self):
         self.profiles: dict[tuple[str, str], dict] = {}
+        # what a provider's user endpoint answers instead of ``user_endpoint``'s default
+        self.signed_in_as: dict[tuple[str, str], dict] = {}
         self.misbehaviour: dict[tuple[str, str], str] = {}
         self.requests: list[tuple[str, str]] = []
         self.codes: dict[str, _Code] = {}
@@ -311,6 +313,6 @@ class FakeNetworks:
             user = networks.tokens.get(bearer)
             if user is None or user[0] != network:
                 return jsonify({"error": "invalid_token"}), 401
-            return jsonify(user_endpoint(network, user[1]))
+            return jsonify(networks.signed_in_as.get(user) or user_endpoint(network, user[1]))
 
         return app

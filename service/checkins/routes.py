@@ -18,6 +18,7 @@ from service.common.docs import authenticated
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.idempotency import idempotent
+from service.meetings import service as meetings
 from service.rewards.policy import PointsPolicy
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins")
@@ -44,13 +45,16 @@ class Checkins(MethodView):
     )
     def post(self, payload):
         """Check in at a venue"""
-        return service.check_in(
+        user = current_user()
+        result = service.check_in(
             db_session=db.session,
-            user=current_user(),
+            user=user,
             policy=PointsPolicy.from_config(current_app.config),
             checkins_per_hour=current_app.config["CHECKINS_PER_HOUR"],
             **payload,
         )
+        meetings.with_faces(db_session=db.session, user_id=user.id, meetings=result["meetings"])
+        return result
 
 
 @blp.route(f"/checkins/<int(max={MAX_ID}):checkin_id>")

@@ -26,11 +26,29 @@ class ContactUploadFormSchema(StrictSchema):
     network = fields.String(required=True, validate=validate.OneOf(NETWORKS))
 
 
+class FaceSchema(StrictSchema):
+    """A contact's verified identity and what that network shows of them."""
+
+    network = fields.String(metadata={"enum": list(NETWORKS)})
+    handle = fields.String()
+    display_name = fields.String(allow_none=True, metadata={"description": "on the network"})
+    avatar_url = fields.String(
+        allow_none=True, metadata={"description": "http(s) URL the network gave, as given"}
+    )
+
+
 class PersonSchema(StrictSchema):
     """Who someone is in the app (never where)."""
 
     handle = fields.String()
     display_name = fields.String()
+    identities = fields.List(
+        fields.Nested(FaceSchema),
+        metadata={
+            "description": "Where a contact is shown: their verified networks with the name "
+            "and picture people know them by (empty for anyone who is not my contact)"
+        },
+    )
 
 
 class MatchSchema(PersonSchema):

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.contacts import pairs, pending
 from service.errors import DomainError, NotFound
+from service.identities import faces
 from service.identities.handles import try_normalise
 from service.models import Identity, Relationship, User
 from service.users.service import get_by_handle
@@ -101,7 +102,7 @@ def unfollow_handle(*, db_session: Session, user: User, handle: str) -> None:
 def contact_view(*, db_session: Session, user: User, other: User) -> dict:
     """One contact as ``GET /me/contacts`` shows it."""
     rel = db_session.get(Relationship, (user.id, other.id), populate_existing=True)
-    return {
+    shown = {
         "handle": other.handle,
         "display_name": other.display_name,
         "mutual": bool(rel and rel.mutual),
@@ -109,6 +110,8 @@ def contact_view(*, db_session: Session, user: User, other: User) -> dict:
         "first_met_at": rel.first_met_at if rel else None,
         "meetings": rel.meetings if rel else 0,
     }
+    faces.show(db_session, viewer_id=user.id, people=[(other.id, shown)])
+    return shown
 
 
 def list_contacts(
@@ -147,5 +150,8 @@ def list_contacts(
         }
         for r in rows[:limit]
     ]
+    faces.show(
+        db_session, viewer_id=user.id, people=zip((r.id for r in rows[:limit]), items, strict=True)
+    )
     last = rows[limit - 1] if len(rows) > limit else None
     return items, ((last.handle.lower(), last.id) if last else None)

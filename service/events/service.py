@@ -13,6 +13,7 @@ from service.admin import audit
 from service.errors import DomainError, Forbidden, NotFound
 from service.events import conversion as converted
 from service.events.schemas import MAX_DURATION
+from service.identities import faces
 from service.models import Checkin, Event, Meeting, Relationship, Rsvp, User, Venue
 from service.presence import visibility
 from service.venues import service as venues
@@ -167,11 +168,17 @@ def attendees(
     )
     others = {status: total[status] - named_total[status] for status in total}
     last = page[limit - 1] if len(page) > limit else None
+    contacts = [
+        {"user": {"handle": r.handle, "display_name": r.display_name}, "status": r.status}
+        for r in page[:limit]
+    ]
+    faces.show(
+        db_session,
+        viewer_id=viewer_id,
+        people=[(r.id, shown["user"]) for r, shown in zip(page, contacts, strict=False)],
+    )
     return {
-        "contacts": [
-            {"user": {"handle": r.handle, "display_name": r.display_name}, "status": r.status}
-            for r in page[:limit]
-        ],
+        "contacts": contacts,
         "others": others,
         "total": total,
         "next_key": None if last is None else (last.status, last.key, last.id),

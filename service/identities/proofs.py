@@ -7,6 +7,7 @@
 - GitHub: ``GET {api}/users/{login}`` → a user (``login``, ``name``, ``bio``, ``avatar_url``).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -114,15 +115,30 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# control characters and the bidirectional overrides that let a name display as another
+UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NAME_MAX = 200
+URL_MAX = 1000
+
+
 def clean_name(value) -> str | None:
-    """A network's display name as IRL keeps it: text, trimmed, at most 200 characters."""
-    text = _text(value).strip()
-    return text[:200] or None
+    """A network's display name as IRL keeps it: text without control characters,
+    whitespace collapsed, at most 200 characters; None when nothing is left."""
+    text = " ".join(UNSHOWN.sub(" ", _text(value)).split())
+    return text[:NAME_MAX].rstrip() or None
 
 
 def clean_url(value) -> str | None:
-    """An avatar URL as IRL keeps it: http(s) only, at most 1,000 characters."""
-    text = _text(value)
-    if len(text) <= 1000 and urlsplit(text).scheme in ("http", "https"):
-        return text
-    return None
+    """An avatar URL as IRL keeps it: an absolute http(s) URL with a host, as the network
+    gave it, at most 1,000 characters, with no whitespace or control character; else
+    None (a ``javascript:`` or ``data:`` URL, or a huge one, is dropped, not cut)."""
+    text = _text(value).strip()
+    if not text or len(text) > URL_MAX or UNSHOWN.search(text) or any(c.isspace() for c in text):
+        return None
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        return None
+    if not text.startswith(("https://", "http://")) or not host:
+        return None
+    return text

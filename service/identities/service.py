@@ -83,16 +83,21 @@ def verify_by_proof(
     endpoints: proofs.Endpoints,
     limits: FetchLimits,
 ) -> Identity:
-    """Read my claimed profile; verified when my code is in what it shows."""
+    """Read my claimed profile; verified when my code is in what it shows. Verifying a
+    verified identity again reads its public name and picture afresh."""
     identity = _mine(db_session, user, network)
-    if identity.verified:
-        return identity
     if network not in proofs.PROOF_NETWORKS:
+        if identity.verified:  # refreshed by signing in again
+            return identity
         raise DomainError(
             f"{NAMES[network]} is verified by signing in: "
             f"GET /api/v1/me/identities/{network}/authorize."
         )
     profile = proofs.read_profile(network, identity.handle, endpoints=endpoints, limits=limits)
+    if identity.verified:
+        _keep_face(identity, profile.display_name, profile.avatar_url)
+        db_session.flush()
+        return identity
     if identity.proof_code.lower() not in profile.text.lower():
         raise DomainError(
             f"The code {identity.proof_code} is not in the public profile of "
@@ -130,8 +135,7 @@ def _mark_verified(db_session: Session, user: User, network: str, proven: Proven
     identity = db_session.get(Identity, (user.id, network))
     identity.verified_at = clock.now()
     identity.proof_code = None
-    identity.profile_name = proven.display_name
-    identity.avatar_url = proven.avatar_url
+    _keep_face(identity, proven.display_name, proven.avatar_url)
     try:
         with db_session.begin_nested():
             db_session.flush()
@@ -142,6 +146,14 @@ def _mark_verified(db_session: Session, user: User, network: str, proven: Proven
     _drop_other_claims(db_session, user.id, network, proven.handle)
     _adopt_pending(db_session, user.id, network, proven.handle)
     return identity
+
+
+def _keep_face(identity: Identity, display_name: str | None, avatar_url: str | None) -> None:
+    """What the network shows of the account now; cleaned again at this one place that
+    stores it, so no path can keep a hostile name or picture URL."""
+    identity.profile_name = proofs.clean_name(display_name)
+    identity.avatar_url = proofs.clean_url(avatar_url)
+    identity.profile_fetched_at = clock.now()
 
 
 def _drop_other_claims(db_session: Session, user_id: int, network: str, handle: str) -> None:

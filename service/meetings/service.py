@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service.identities import faces
 from service.models import Meeting, User, Venue
 from service.venues.service import to_dict as venue_dict
 
@@ -44,5 +45,17 @@ def list_mine(
         }
         for r in rows[:limit]
     ]
+    faces.show(
+        db_session,
+        viewer_id=user_id,
+        people=[(r.Meeting.other_id, item["user"]) for r, item in zip(rows, items, strict=False)],
+    )
     last = rows[limit - 1].Meeting if len(rows) > limit else None
     return items, ((last.met_at, last.id) if last else None)
+
+
+def with_faces(*, db_session: Session, user_id: int, meetings: list[dict]) -> list[dict]:
+    """The meetings a check-in completed (``user`` and ``user_id`` each), their people
+    with faces: one statement for all of them, none when there are none."""
+    faces.show(db_session, viewer_id=user_id, people=[(m["user_id"], m["user"]) for m in meetings])
+    return meetings

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Computed,
     DateTime,
     ForeignKey,
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.models.base import Base, created_at_column
 
 NETWORKS = ("twitter", "mastodon", "bluesky", "github", "linkedin", "instagram")
+# the database's own guard on what an app may load as a picture (no javascript:, data:)
+AVATAR_URL_RULE = "avatar_url IS NULL OR avatar_url ~ '^https?://[^[:space:]]+$'"
 
 
 class Identity(Base):
@@ -42,6 +45,7 @@ class Identity(Base):
             postgresql_where=text("verified_at IS NOT NULL"),
         ),
         Index("ix_identities_claims", "network", "handle"),
+        CheckConstraint(AVATAR_URL_RULE, name="avatar_url_http"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -51,8 +55,10 @@ class Identity(Base):
     handle: Mapped[str] = mapped_column(String(320), nullable=False)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     proof_code: Mapped[str | None] = mapped_column(String(32))
+    # the network's public face, read when the handle was (re-)verified; shown to contacts
     profile_name: Mapped[str | None] = mapped_column(String(200))
     avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    profile_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from service.identities import faces
 from service.models import Notification
 
 
@@ -19,6 +20,28 @@ def view(row) -> dict:
         "created_at": row.created_at,
         "read_at": row.read_at,
     }
+
+
+def names_someone(shown: dict) -> bool:
+    """The notification names another person (``data.user``), whose face is added when
+    it is read from the inbox."""
+    data = shown.get("data")
+    return isinstance(data, dict) and isinstance(data.get("user"), dict)
+
+
+def with_faces(db_session: Session, rows) -> list[dict]:
+    """``view`` of each row; the person a notification names gets their face as its
+    recipient may see it (a contact's only, as of now), all in one statement."""
+    shown, seen = [], []
+    for row in rows:
+        item = view(row)
+        if row.actor_id is not None and names_someone(item):
+            person = dict(item["data"]["user"])
+            item["data"] = {**item["data"], "user": person}
+            seen.append((row.user_id, row.actor_id, person))
+        shown.append(item)
+    faces.show_to_each(db_session, seen)
+    return shown
 
 
 def list_mine(
@@ -37,7 +60,8 @@ def list_mine(
         query = query.where(Notification.id < before)
     rows = db_session.scalars(query).all()
     more = len(rows) > limit
-    return [view(row) for row in rows[:limit]], (rows[limit - 1].id if more else None)
+    shown = with_faces(db_session, rows[:limit])
+    return shown, (rows[limit - 1].id if more else None)
 
 
 def unread_count(*, db_session: Session, user_id: int) -> int:
@@ -83,4 +107,4 @@ def after(*, db_session: Session, user_id: int, last_id: int, limit: int) -> lis
         .order_by(Notification.id)
         .limit(limit)
     ).all()
-    return [view(row) for row in rows]
+    return with_faces(db_session, rows)

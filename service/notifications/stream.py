@@ -309,7 +309,8 @@ def events(
                 continue
             if item == WAKE:
                 continue
-            if item == RESYNC or "kind" not in item:
+            # one naming a person is read back from the inbox, which adds their face
+            if item == RESYNC or "kind" not in item or inbox.names_someone(item):
                 backlog = _catch_up(app, user_id, newest if item == RESYNC else item["id"] - 1)
             else:
                 backlog = [item]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service.identities import faces
 from service.models import Checkin, Relationship, User, Venue
 from service.presence import shaping, visibility
 from service.venues.service import VIEW_COLUMNS
@@ -82,6 +83,11 @@ def feed(
         query = query.where(tuple_(Checkin.effective_at, Checkin.id) < tuple_(*after))
     rows = db_session.execute(query).all()
     items = [_view(row) for row in rows[:limit]]
+    faces.show(
+        db_session,
+        viewer_id=viewer_id,
+        people=[(row.user_id, item["user"]) for row, item in zip(rows, items, strict=False)],
+    )
     last = rows[limit - 1] if len(rows) > limit else None
     return items, ((last.effective_at, last.id) if last else None)
 
@@ -106,6 +112,11 @@ def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -
         }
         for r in rows
     ]
+    faces.show(
+        db_session,
+        viewer_id=viewer_id,
+        people=[(r.user_id, p["user"]) for r, p in zip(rows, people, strict=True)],
+    )
     return sorted(people, key=lambda p: p["checked_in_at"], reverse=True)
 
 

@@ -178,6 +178,8 @@ NO_FOREIGN_OBJECT = {
     ("GET", "/api/v1/me/identities/{network}/authorize"),
     ("GET", "/api/v1/identities/{network}/callback"),
     ("GET", "/api/v1/me/meetings"),
+    ("GET", "/api/v1/me/met"),
+    ("GET", "/api/v1/me/met.csv"),
     ("GET", "/api/v1/me/notifications"),
     ("GET", "/api/v1/me/notifications/stream"),
     ("GET", "/api/v1/me/venues"),

@@ -119,6 +119,7 @@ def test_rsvp_states_and_attendees(client, actions, friends, organiser, hall):
             "user": {
                 "handle": contact["user"]["handle"],
                 "display_name": contact["user"]["display_name"],
+                "identities": [],  # no verified network
             },
             "status": "going",
         }

@@ -49,6 +49,7 @@ def test_contact_within_radius_is_told_where_and_how_far(client, actions, spots)
     assert note["data"]["user"] == {
         "handle": a["user"]["handle"],
         "display_name": a["user"]["display_name"],
+        "identities": [],  # no verified network
     }
     assert note["data"]["checkin_id"] == response.json["checkin"]["id"]
     assert note["quiet"] is False and note["read_at"] is None

@@ -141,6 +141,7 @@ def test_a_notification_reaches_an_open_stream_within_a_second(server, people):
         assert response.status_code == 201
         note = stream.next()
         assert note["kind"] == "nearby" and note["data"]["user"]["handle"] == a["user"]["handle"]
+        assert note["data"]["user"]["identities"] == []  # read back with faces (none verified)
         assert str(note["id"]) == note["sse_id"]
         assert note["at"] - answered < 1.0
     finally:
