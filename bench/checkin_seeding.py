@@ -68,8 +68,8 @@ HOURS = np.array(
     [2, 1, 1, 0.5, 0.5, 1, 2, 4, 6, 6, 6, 7, 9, 8, 6, 5, 5, 6, 8, 9, 8, 6, 4, 3], dtype=float
 )
 CHECKIN_COLUMNS = (
-    "user_id, venue_id, location, accuracy_m, private, effective_at, local_day, eligible,"
-    " reasons, points, created_at"
+    "user_id, venue_id, location, accuracy_m, private, shared, effective_at, local_day,"
+    " eligible, reasons, points, created_at"
 )
 
 
@@ -404,6 +404,7 @@ def _copy_checkins(conn, rng, plan, user_ids, venue_ids, ewkb, history, lap, mor
                 why = "[]" if ok else row_reasons.get(r) or reasons[acc]
                 lines.append(
                     f"{u}\t{venue_text[v]}\t{where}\t{acc}\t{'t' if priv else 'f'}\t"
+                    f"{'f' if priv else 't'}\t"
                     f"{ts}+00\t{d}\t{'t' if ok else 'f'}\t{why}\t{pts}\t{ts}+00\n"
                 )
             cp.write("".join(lines))

@@ -275,6 +275,7 @@ def refresh(conn: psycopg.Connection) -> dict:
             " ORDER BY p.user_id, t.at",
             {"accuracy": ACCURACY_M, "points": POINTS_PER_CHECKIN},
         ).rowcount
+    seeding.rebuild_last_seen(conn)
     done = time.perf_counter()
     conn.execute("VACUUM ANALYZE checkins, notifications, nearby_quotas, push_deliveries")
     conn.execute("VACUUM ANALYZE users, relationships")

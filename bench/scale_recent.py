@@ -16,6 +16,7 @@ what those earned) stays: the world keeps growing a little, as a live one does, 
 import time
 
 import psycopg
+import seeding
 import social_seeding
 
 PLAN = "bench_scale_recent_plan"
@@ -60,8 +61,9 @@ def refresh(conn: psycopg.Connection) -> dict:
         removed = time.perf_counter()
         inserted = conn.execute(
             f"WITH made AS (INSERT INTO checkins (user_id, venue_id, location, accuracy_m,"
-            " private, effective_at, local_day, eligible, reasons, points, created_at)"
-            " SELECT p.user_id, p.venue_id, v.location, %(accuracy)s, p.private, t.at,"
+            " private, shared, effective_at, local_day, eligible, reasons, points, created_at)"
+            " SELECT p.user_id, p.venue_id, v.location, %(accuracy)s, p.private, NOT p.private,"
+            " t.at,"
             " (t.at AT TIME ZONE v.timezone)::date, true, '[]'::jsonb, %(points)s, t.at"
             f" FROM {PLAN} p JOIN venues v ON v.id = p.venue_id"
             " CROSS JOIN LATERAL (SELECT now() - p.age_s * interval '1 second' AS at) t"
@@ -70,6 +72,7 @@ def refresh(conn: psycopg.Connection) -> dict:
             {"accuracy": social_seeding.ACCURACY_M, "points": POINTS},
         ).rowcount
         _counters(conn, +1)
+    seeding.rebuild_last_seen(conn)
     made = time.perf_counter()
     # INDEX_CLEANUP ON: with dead rows on under 2 % of the pages VACUUM would skip the
     # indexes and leave those pages not all-visible (index-only scans would visit them).

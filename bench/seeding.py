@@ -237,3 +237,24 @@ def query_points(centres: list[Centre], count: int, seed: int = 7) -> list[tuple
     """``count`` fixed-seed query positions near venue clusters (within ~300 m)."""
     rng = random.Random(seed)
     return [jitter(rng, rng.choice(centres), 300) for _ in range(count)]
+
+
+def rebuild_last_seen(conn: psycopg.Connection) -> float:
+    """``service.presence.seen.rebuild`` on ``conn``'s database: where every user was last
+    seen, after check-ins were written around the service; seconds."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from service.presence import seen
+
+    started = time.perf_counter()
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conn.info.dsn))
+    try:
+        with Session(engine) as session:
+            seen.rebuild(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    return round(time.perf_counter() - started, 2)

@@ -213,15 +213,17 @@ def refresh_checkins(conn: psycopg.Connection) -> dict:
         )
         deleted = time.perf_counter()
         inserted = conn.execute(
-            "INSERT INTO checkins (user_id, venue_id, location, accuracy_m, private,"
+            "INSERT INTO checkins (user_id, venue_id, location, accuracy_m, private, shared,"
             " effective_at, local_day, eligible, reasons, points, created_at)"
-            " SELECT p.user_id, p.venue_id, v.location, %(accuracy)s, p.private, t.at,"
+            " SELECT p.user_id, p.venue_id, v.location, %(accuracy)s, p.private, NOT p.private,"
+            " t.at,"
             " (t.at AT TIME ZONE v.timezone)::date, true, '[]'::jsonb, %(points)s, t.at"
             " FROM bench_social_checkins p JOIN venues v ON v.id = p.venue_id"
             " CROSS JOIN LATERAL (SELECT now() - p.age_s * interval '1 second' AS at) t"
             " ORDER BY p.user_id, t.at",
             {"accuracy": ACCURACY_M, "points": POINTS_PER_CHECKIN},
         ).rowcount
+    seeding.rebuild_last_seen(conn)
     done = time.perf_counter()
     conn.execute("VACUUM ANALYZE checkins")
     # Rows reset above: keep the visibility map whole (index-only scans of contacts).

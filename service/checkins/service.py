@@ -21,6 +21,7 @@ from service.footfall import rollup as footfall
 from service.meetings.detect import detect
 from service.models import Checkin, User, UserBadge, Venue, VenueMayor
 from service.notifications import nearby
+from service.presence import seen
 from service.presence import service as presence
 from service.rewards import pipeline
 from service.rewards.ledger import Ledger
@@ -203,9 +204,17 @@ def check_in(
             around=facts.around,
             mayor=mayor,
         )
-    pipeline.write(db_session, ledger, earned.counters, checkin_count=1, zone=venue.timezone)
-    set_committed_value(checkin, "points", ledger.earned)
     venue_view = venues.to_dict(venue)
+    venue_position = LatLon(**venue_view["location"])
+    pipeline.write(
+        db_session,
+        ledger,
+        earned.counters,
+        checkin_count=1,
+        zone=venue.timezone,
+        last_seen=seen.params(checkin, venue_position.lat, venue_position.lon),
+    )
+    set_committed_value(checkin, "points", ledger.earned)
     if can_meet and not broken:
         # Only a check-in that earns may tell contacts "A is at V". Last: it locks the
         # receivers' quota rows, which should be held for the shortest time.
@@ -214,7 +223,7 @@ def check_in(
             sender=user,
             checkin=checkin,
             venue=venue,
-            venue_position=LatLon(**venue_view["location"]),
+            venue_position=venue_position,
             now=now,
             met=frozenset(meeting["user_id"] for meeting in earned.meetings),
         )

@@ -44,13 +44,20 @@ COOLDOWN = timedelta(hours=6)
 @lru_cache(maxsize=1)
 def _candidates_statement():
     """Contacts to tell, with their cap, time zone and distance to A's shown point; built
-    once. Each lateral looks up one contact's row by key (``LIMIT 1`` keeps the planner
-    from hashing all of ``users`` instead), so the cost follows A's contacts, not the
-    size of the tables."""
+    once. Each lateral reads one contact's row by key, where their latest visible
+    check-in is kept (``presence.seen``; ``LIMIT 1`` keeps the planner from hashing all
+    of ``users`` instead), so the cost follows A's contacts, not the size of the tables."""
     sender = bindparam("sender_id")
     shown = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
     receiver = (
-        select(User.nearby_radius_m, User.nearby_daily_cap, User.timezone, User.last_timezone)
+        select(
+            User.nearby_radius_m,
+            User.nearby_daily_cap,
+            User.timezone,
+            User.last_timezone,
+            User.seen_at,
+            User.seen_location,
+        )
         .where(
             User.id == Relationship.other_id,
             User.notify_nearby,
@@ -59,13 +66,6 @@ def _candidates_statement():
         )
         .limit(1)
         .lateral("receiver")
-    )
-    latest = visibility.latest_visible(
-        Relationship.other_id,
-        Checkin.effective_at,
-        Venue.location,
-        Venue.timezone,
-        with_venue=True,
     )
     cooling = exists().where(
         Notification.actor_id == sender,
@@ -77,18 +77,15 @@ def _candidates_statement():
         select(
             Relationship.other_id,
             receiver.c.nearby_daily_cap,
-            func.coalesce(receiver.c.timezone, receiver.c.last_timezone, latest.c.timezone).label(
-                "zone"
-            ),
-            geosql.distance_m(latest.c.location, shown).label("distance_m"),
+            func.coalesce(receiver.c.timezone, receiver.c.last_timezone, "UTC").label("zone"),
+            geosql.distance_m(receiver.c.seen_location, shown).label("distance_m"),
         )
         .select_from(Relationship)
         .join(receiver, true())
-        .join(latest, true())
         .where(
             visibility.mutual(sender),
-            latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
-            geosql.within_m(latest.c.location, shown, receiver.c.nearby_radius_m),
+            receiver.c.seen_at >= bindparam("since", type_=DateTime(timezone=True)),
+            geosql.within_m(receiver.c.seen_location, shown, receiver.c.nearby_radius_m),
             ~cooling,
         )
         .order_by(Relationship.other_id)

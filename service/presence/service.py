@@ -7,7 +7,7 @@ private), so a stranger's check-in can never be selected.
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, DateTime, Float, bindparam, case, select, true, tuple_
+from sqlalchemy import BigInteger, DateTime, Float, bindparam, case, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -122,37 +122,35 @@ def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -
 
 @lru_cache(maxsize=1)
 def _nearby_contacts_statement():
-    """Mutual contacts' latest visible check-in near a position, built once (bound
-    parameters: viewer, lat, lon, radius, since): building it cost ~1 ms a call."""
+    """Mutual contacts last seen (``presence.seen``) recently near a position, with that
+    check-in and its venue, built once (bound parameters: viewer, lat, lon, radius,
+    since): the contacts' rows answer where, so only those near are looked up further."""
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
-    latest = visibility.latest_visible(
-        Relationship.other_id, Checkin.id, Checkin.venue_id, Checkin.effective_at, Checkin.shout
-    )
     return (
         select(
             Relationship.other_id,
             User.handle,
             User.display_name,
             User.location_sharing,
-            latest.c.id,
-            latest.c.effective_at,
-            latest.c.shout,
-            latest.c.venue_id,
+            Checkin.id,
+            Checkin.effective_at,
+            Checkin.shout,
+            Checkin.venue_id,
             *VIEW_COLUMNS,
-            geosql.latitude(Venue.location).label("vlat"),
-            geosql.longitude(Venue.location).label("vlon"),
+            geosql.latitude(User.seen_location).label("vlat"),
+            geosql.longitude(User.seen_location).label("vlon"),
         )
         .join(User, User.id == Relationship.other_id)
-        .join(latest, true())
-        .join(Venue, Venue.id == latest.c.venue_id)
+        .join(Checkin, (Checkin.user_id == User.id) & (Checkin.id == User.seen_checkin_id))
+        .join(Venue, Venue.id == User.seen_venue_id)
         .where(
             visibility.mutual(bindparam("viewer", type_=BigInteger)),
             visibility.sharing(User),
-            latest.c.effective_at >= bindparam("since", type_=DateTime(timezone=True)),
+            User.seen_at >= bindparam("since", type_=DateTime(timezone=True)),
             # only an approximate contact's shown cell may be nearer than their venue; 1 m
             # of slack leaves the exact test at the edge to the same geodesic as the answer
             geosql.within_m(
-                Venue.location,
+                User.seen_location,
                 here,
                 bindparam("radius", type_=Float)
                 + case((User.location_sharing == "approximate", SNAP_MARGIN_M), else_=1.0),

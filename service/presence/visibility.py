@@ -13,7 +13,7 @@ every such endpoint against it.
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from service.models import Checkin, Relationship, User, Venue
+from service.models import Checkin, Relationship, User
 
 SHARING_OFF = "off"
 
@@ -50,21 +50,6 @@ def visible_checkins(viewer_id: int, *columns):
         .join(Relationship, mutual(viewer_id, Checkin.user_id))
         .join(User, User.id == Checkin.user_id)
         .where(sharing(User), shown(Checkin))
-    )
-
-
-def latest_visible(user_id_column, *columns, with_venue: bool = False):
-    """A LATERAL with the latest visible check-in of the user in ``user_id_column``
-    (``Checkin`` columns, and ``Venue`` ones ``with_venue``); the caller joins it
-    ``ON true`` and checks the author's sharing through ``sharing()``."""
-    query = select(*columns).select_from(Checkin)
-    if with_venue:
-        query = query.join(Venue, Venue.id == Checkin.venue_id)
-    return (
-        query.where(Checkin.user_id == user_id_column, shown(Checkin))
-        .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
-        .limit(1)
-        .lateral("latest")
     )
 
 

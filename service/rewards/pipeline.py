@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from service.meetings.detect import Met
 from service.models import Checkin, PointsEntry, User, Venue, VenueMayor
+from service.presence import seen
 from service.rewards import award, badges
 from service.rewards.ledger import Ledger, add_to_checkin, credit
 from service.rewards.policy import PointsPolicy
@@ -157,8 +158,9 @@ COUNTERS = ("eligible_checkins", "venues_visited", "cities_visited")
 @lru_cache(maxsize=1)
 def _write_statement():
     """The person's ledger lines, their check-in's points, and their row's totals,
-    counters and last time zone, in one statement; built once. (Parameters are named
-    ``p_*``: a parameter named like a column would become one more SET.)"""
+    counters, last time zone and latest seen check-in, in one statement; built once.
+    (Parameters are named ``p_*``: a parameter named like a column would become one more
+    SET.)"""
     user_id = bindparam("p_user", type_=BigInteger)
     given = (
         func.unnest(
@@ -200,6 +202,7 @@ def _write_statement():
             checkin_count=users.c.checkin_count + bindparam("p_checkin_count", type_=Integer),
             last_timezone=func.coalesce(bindparam("p_zone", type_=String), users.c.last_timezone),
             **steps,
+            **seen.kept_values(users),
         )
         .add_cte(lines)
         .add_cte(checkin)
@@ -213,10 +216,12 @@ def write(
     *,
     checkin_count: int = 0,
     zone: str | None = None,
+    last_seen: dict = seen.NOTHING,
 ) -> None:
     """The person's ledger lines, then their row's totals and counters, in one increment
     (never a copy read earlier written back: others may have credited them in this
-    transaction); ``checkin_count``: check-ins to count, ``zone``: their last time zone.
+    transaction); ``checkin_count``: check-ins to count, ``zone``: their last time zone,
+    ``last_seen``: where contacts last saw them, if this check-in is it (``seen.params``).
     A correction on an earlier check-in of theirs (a first meeting that moved) moves
     that check-in's points too."""
     earlier: dict[int, int] = {}
@@ -237,6 +242,7 @@ def write(
             "p_checkin_count": checkin_count,
             "p_zone": zone,
             **{f"p_{name}": counters.get(name, 0) for name in COUNTERS},
+            **last_seen,
         },
     )
     for checkin, points in earlier.items():

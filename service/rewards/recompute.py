@@ -31,6 +31,7 @@ from service.models import (
     VenueVisitDay,
 )
 from service.notifications import outbox
+from service.presence import seen
 from service.rewards import expiry, pipeline
 from service.rewards.ledger import Ledger
 from service.rewards.policy import PointsPolicy
@@ -142,6 +143,7 @@ def _replay(db_session: Session, policy: PointsPolicy, progress: bool) -> dict:
             db_session.flush()
         db_session.commit()
     expiry.expire_due(db_session, clock.now(), policy.mayorship)
+    seen.rebuild(db_session)  # not a reward, but kept beside them on the same row
     db_session.flush()
     totals = db_session.execute(select(User.id, User.points)).all()
     return {"checkins": len(keys), "points": sum(points for _, points in totals)}

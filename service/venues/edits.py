@@ -58,8 +58,8 @@ def _editable(db_session: Session, user: User, venue_id: int, action: str) -> tu
 
 
 def _move(db_session: Session, venue: Venue, position: LatLon) -> None:
-    """Put the venue (and its events) at ``position``; 422 if that changes the time zone
-    of a venue with check-ins."""
+    """Put the venue (its events, and where people were last seen there) at
+    ``position``; 422 if that changes the time zone of a venue with check-ins."""
     zone = timezone_at(position)
     if zone != venue.timezone and _checked_in(db_session, venue, others_only=False):
         raise DomainError(
@@ -72,6 +72,14 @@ def _move(db_session: Session, venue: Venue, position: LatLon) -> None:
     venue.timezone = zone
     db_session.execute(
         sql_update(Event).where(Event.venue_id == venue.id).values(location=venue.location)
+    )
+    # whoever was last seen here is now seen at the venue's new point (``presence.seen``;
+    # a rare write, so no index: a pass over ``users``)
+    db_session.execute(
+        sql_update(User)
+        .where(User.seen_venue_id == venue.id)
+        .values(seen_location=venue.location)
+        .execution_options(synchronize_session=False)
     )
 
 
