@@ -5,7 +5,7 @@ and counts the check-ins would have produced arriving one by one."""
 from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from service.footfall.fold import fold
+from service.footfall.fold import fold_all
 from service.footfall.rollup import VISIT_COLUMNS, counts_sql
 from service.models import (
     Checkin,
@@ -20,6 +20,8 @@ from service.models import (
 DERIVED = [
     model.__tablename__ for model in (VenueHour, VenueVisitor, VenueVisitorDay, VenueVisitChange)
 ]
+
+REBUILD_BATCH = 200_000
 
 
 def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
@@ -77,7 +79,7 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
             rows,
         )
     )
-    fold(db_session, batch=2**31 - 1)  # the summaries, in one set-based statement
+    fold_all(db_session, batch=REBUILD_BATCH, venue_id=venue_id)  # the summaries, set-based
     counted = select(func.count()).select_from(table)
     if venue_id is not None:
         counted = counted.where(table.c.venue_id == venue_id)

@@ -46,7 +46,7 @@ def stats(
         raise DomainError(str(exc), errors={"query": {"from": [str(exc)]}}) from exc
     source = from_rollup if zone == venue.timezone else from_raw
     if source is from_rollup:
-        fold.catch_up(db_session)  # what the worker has not folded yet
+        fold.catch_up(db_session, venue_id=venue.id)  # what the worker has not yet
     figures = source.figures(reader, venue.id, span)
     with custom_plans(reader):
         add_meetings(reader, venue.id, span, figures)

@@ -112,6 +112,7 @@ class VenueVisitChange(Base):
 
     __tablename__ = "venue_visit_changes"
     __table_args__ = (
+        Index("ix_venue_visit_changes_venue", "venue_id", "id"),  # a stats read's own venue
         {"comment": "changes of venue_visits not yet folded into the footfall summaries"},
     )
 

@@ -166,10 +166,12 @@ def test_a_checkin_only_logs_its_visit_and_a_stats_read_folds_it(
         hours = select(func.count()).select_from(VenueHour).where(VenueHour.venue_id == venue["id"])
         logged = select(func.count()).select_from(VenueVisitChange)
         assert session.scalar(hours) == 0 and session.scalar(logged) == 5
+    elsewhere = actions.venue(owner, *offset_point(NEW_YORK, 400), name="Elsewhere")
+    visit(actions, [actions.register()], elsewhere)
     body = stats(client, owner, venue, **{"from": "2026-06-10", "to": "2026-06-10"}).json
     assert body["total_checkins"] == 5 and body["unique_visitors"] == 5
-    with app.app_context():
-        assert db.session.scalar(logged) == 0 and db.session.scalar(hours) == 1
+    with app.app_context():  # this venue's changes folded, the other venue's left to the worker
+        assert db.session.scalar(logged) == 1 and db.session.scalar(hours) == 1
 
 
 def answer_invitation(app, venue, person, status, at=None):
