@@ -29,6 +29,7 @@ from service.notifications import outbox
 from service.notifications.routes import blp as notifications_blp
 from service.ops import metrics
 from service.ops.routes import blp as ops_blp
+from service.plans.routes import blp as plans_blp
 from service.presence.routes import blp as presence_blp
 from service.rewards.routes import blp as rewards_blp
 from service.staff.routes import blp as staff_blp
@@ -45,6 +46,7 @@ API_BLUEPRINTS = (
     presence_blp,
     meetings_blp,
     met_blp,
+    plans_blp,
     rewards_blp,
     events_blp,
     notifications_blp,

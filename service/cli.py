@@ -221,7 +221,8 @@ def push_worker(once: bool) -> None:
         click.echo(
             f"push worker delivering to {cfg['PUSH_GATEWAY_URL']}"
             if cfg["PUSH_GATEWAY_URL"]
-            else "push worker running its periodic chores (footfall fold, aged-out mayorships)"
+            else "push worker running its periodic jobs"
+            " (footfall fold, plan deadlines, aged-out mayorships)"
         )
         worker.run(stop)
     finally:

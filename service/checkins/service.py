@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, true, tuple_
@@ -21,6 +22,7 @@ from service.footfall import rollup as footfall
 from service.meetings.detect import detect
 from service.models import Checkin, User, UserBadge, Venue, VenueMayor
 from service.notifications import nearby
+from service.plans import arrival
 from service.presence import seen
 from service.presence import service as presence
 from service.rewards import pipeline
@@ -50,11 +52,20 @@ def effective_time(client_time: datetime | None, now: datetime) -> datetime:
     return client_time
 
 
-def _lock_user(db_session: Session, user_id: int) -> tuple[User, set[tuple[str, int]]]:
+class Locked(NamedTuple):
+    """The user as read under their lock, the badges they hold, and whether they have an
+    open meeting plan (which this check-in may arrive at)."""
+
+    user: User
+    held: set[tuple[str, int]]
+    plans_open: bool
+
+
+def _lock_user(db_session: Session, user_id: int) -> Locked:
     """Serialise one user's check-ins so the rules and limits see each other. Returns the
     user, re-read under the lock (``populate_existing``) so counters never use a stale
-    copy, and the badges they hold (read with the lock in one round trip: one awarded
-    meanwhile is at worst tried again, and its key refuses it).
+    copy, the badges they hold (read with the lock in one round trip: one awarded
+    meanwhile is at worst tried again, and its key refuses it) and whether a plan is open.
 
     ``FOR NO KEY UPDATE`` does not conflict with the key-share locks that foreign keys to
     ``users`` take (the idempotency key row), so two retries cannot deadlock.
@@ -64,12 +75,13 @@ def _lock_user(db_session: Session, user_id: int) -> tuple[User, set[tuple[str, 
         {"user_id": user_id},
         execution_options={"populate_existing": True},
     ).one()
-    return row.User, set(zip(row.badges or (), row.levels or (), strict=True))
+    return Locked(row.User, set(zip(row.badges or (), row.levels or (), strict=True)), row.plans)
 
 
 @lru_cache(maxsize=1)
 def _lock_user_statement():
-    """The user's row locked, with the badges they hold; built once."""
+    """The user's row locked, with the badges they hold and whether they have an open
+    meeting plan; built once."""
     user_id = bindparam("user_id")
     held = (
         select(
@@ -80,7 +92,7 @@ def _lock_user_statement():
         .subquery()
     )
     return (
-        select(User, held.c.badges, held.c.levels)
+        select(User, held.c.badges, held.c.levels, arrival.open_plans(user_id).label("plans"))
         .select_from(User)
         .join(held, true())
         .where(User.id == user_id)
@@ -139,7 +151,7 @@ def check_in(
     can_meet = not private and user.location_sharing != "off"
     if can_meet:
         pairs.lock_contact_pairs(db_session, user.id)
-    user, have = _lock_user(db_session, user.id)
+    user, have, plans_open = _lock_user(db_session, user.id)
     # Time is read under the lock, so a user's check-ins are created in lock order and
     # every rule sees all the earlier ones as "before now".
     now = clock.now()
@@ -215,6 +227,8 @@ def check_in(
         last_seen=seen.params(checkin, venue_position.lat, venue_position.lon),
     )
     set_committed_value(checkin, "points", ledger.earned)
+    if plans_open:  # a meeting plan's watcher hears that I arrived
+        arrival.record(db_session=db_session, user=user, checkin=checkin)
     if can_meet and not broken:
         # Only a check-in that earns may tell contacts "A is at V". Last: it locks the
         # receivers' quota rows, which should be held for the shortest time.

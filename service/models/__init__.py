@@ -20,6 +20,7 @@ from service.models.notification import (
     PushDelivery,
 )
 from service.models.owner import AdminAction, VenueClaim
+from service.models.plan import Plan
 from service.models.reward import (
     MayorshipChange,
     UserBadge,
@@ -50,6 +51,7 @@ __all__ = [
     "NotificationStream",
     "OAuthState",
     "PendingFollow",
+    "Plan",
     "PointsEntry",
     "PushDelivery",
     "RefreshToken",

@@ -50,7 +50,8 @@ class Notification(Base):
         Index("ix_notifications_unread", "user_id", "id", postgresql_where=text("read_at IS NULL")),
         CheckConstraint(
             "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost', "
-            "'staff_invitation')",
+            "'staff_invitation', 'plan_watch', 'plan_safety', 'plan_watching', "
+            "'plan_arrived', 'plan_ok', 'plan_cancelled', 'plan_missed')",
             name="kind",
         ),
     )

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+# pushed at high priority (where the gateway supports it) and even in quiet hours
+URGENT_KINDS = frozenset({"plan_missed"})
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -12,6 +15,11 @@ class Draft:
     message: str
     data: dict = field(default_factory=dict)
     actor_id: int | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """A safety alert: never held back by quiet hours."""
+        return self.kind in URGENT_KINDS
 
 
 def distance_text(rounded_m: int, step_m: int) -> str:

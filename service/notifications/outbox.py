@@ -140,7 +140,7 @@ def write_pending(db_session: Session) -> list[dict]:
     db_session.flush()  # the statements below run on the connection: no autoflush
     recipients = _recipients(db_session, {d.user_id for d in drafts})
     drafts = [d for d in drafts if d.user_id in recipients]  # an account deleted meanwhile
-    quiet = [in_quiet_hours(now, *recipients[d.user_id][:3]) for d in drafts]
+    quiet = [not d.urgent and in_quiet_hours(now, *recipients[d.user_id][:3]) for d in drafts]
     rows = db_session.execute(
         _insert_statement(),
         {

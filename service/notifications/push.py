@@ -30,8 +30,10 @@ from service import clock
 from service.footfall import fold as footfall
 from service.models import Device, Notification, PushDelivery
 from service.notifications.inbox import with_faces
+from service.notifications.messages import URGENT_KINDS
 from service.notifications.outbox import PUSH_CHANNEL
 from service.ops import metrics
+from service.plans import deadlines
 from service.rewards import expiry
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,9 @@ class PushSettings:
     # periodic chores (mayorships that aged out), seconds apart; mayorship points
     chores_every_s: float = 300.0
     mayorship_points: int = 25
-    # the footfall changes check-ins logged are folded into the summaries this often
-    fold_every_s: float = 1.0
+    # this often: fold the footfall changes check-ins logged into the summaries, and act
+    # on the meeting plans that fell due (a safety alert waits at most this long)
+    tick_every_s: float = 1.0
 
     @classmethod
     def from_config(cls, cfg) -> "PushSettings":
@@ -103,7 +106,7 @@ class PushWorker:
         self.client = httpx.Client(timeout=settings.timeout_s)
         self.pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="irl-push")
         self._chores_at = 0.0  # monotonic time the periodic chores are next due
-        self._fold_at = 0.0  # and the footfall fold
+        self._tick_at = 0.0  # and the every-second jobs
 
     def close(self) -> None:
         """Release the HTTP client and threads."""
@@ -163,6 +166,7 @@ class PushWorker:
                 {
                     "delivery_id": c.id,
                     "attempt": c.attempts,
+                    "priority": "high" if shown["kind"] in URGENT_KINDS else "normal",
                     "devices": targets,
                     "notification": shown,
                 }
@@ -246,14 +250,25 @@ class PushWorker:
         with Session(self.engine) as session:
             return footfall.catch_up(session)
 
-    def _fold_if_due(self) -> None:
-        if time.monotonic() < self._fold_at:
+    def keep_plan_deadlines(self, now: datetime | None = None) -> int:
+        """Act on the meeting plans that fell due (alerts, closing, deleting); how many."""
+        acted = 0
+        with Session(self.engine) as session:
+            while True:
+                done = deadlines.run_due(session, now or clock.now())
+                acted += done
+                if done < deadlines.BATCH:
+                    return acted
+
+    def _every_second_if_due(self) -> None:
+        if time.monotonic() < self._tick_at:
             return
-        self._fold_at = time.monotonic() + self.settings.fold_every_s
-        try:
-            self.fold_footfall()
-        except SQLAlchemyError as exc:  # a lost connection: next time
-            log.warning("footfall fold failed: %s", exc)
+        self._tick_at = time.monotonic() + self.settings.tick_every_s
+        for job in (self.fold_footfall, self.keep_plan_deadlines):
+            try:
+                job()
+            except SQLAlchemyError as exc:  # a lost connection, a deadlock: next time
+                log.warning("%s failed: %s", job.__name__, exc)
 
     def _chores_if_due(self) -> None:
         if time.monotonic() < self._chores_at:
@@ -269,20 +284,20 @@ class PushWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set, waking on NOTIFY or when a retry falls due;
-        every ``fold_every_s`` fold the footfall changes, every ``chores_every_s`` run the
-        periodic chores."""
+        every ``tick_every_s`` fold the footfall changes and keep the plans' deadlines,
+        every ``chores_every_s`` run the periodic chores."""
         while not stop.is_set():
             try:
                 with psycopg.connect(self.listen_dsn, autocommit=True) as listener:
                     listener.execute(f"LISTEN {PUSH_CHANNEL}")
                     while not stop.is_set():
                         self._chores_if_due()
-                        self._fold_if_due()
+                        self._every_second_if_due()
                         if self.deliver_due() >= self.settings.batch:
                             continue
-                        # wake on NOTIFY, when a retry falls due, to fold, or to look
-                        # at ``stop``
-                        wait = min(self.next_due_in_s(), self.settings.fold_every_s, 5.0)
+                        # wake on NOTIFY, when a retry falls due, for the every-second
+                        # jobs, or to look at ``stop``
+                        wait = min(self.next_due_in_s(), self.settings.tick_every_s, 5.0)
                         for _ in listener.notifies(timeout=wait, stop_after=1):
                             pass
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:

@@ -9,6 +9,7 @@ and ``owner`` itself for reads, to prove each answer is not just an error.
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -127,6 +128,11 @@ MATRIX = {
     ("POST", "/api/v1/me/identities/{network}/verify"): dict.fromkeys(ROLES, 404),
     # the owner's notifications: marking them read as someone else marks nothing
     ("POST", "/api/v1/me/notifications/read"): dict.fromkeys(ROLES, 200),
+    # the owner's meeting plan (meeting the contact, watched by someone in no role):
+    # nobody else can close, cancel or watch it, the person met included
+    ("POST", "/api/v1/me/plans/{plan_id}/ok"): dict.fromkeys(ROLES, 404),
+    ("DELETE", "/api/v1/me/plans/{plan_id}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/api/v1/me/watching/{plan_id}/accept"): dict.fromkeys(ROLES, 404),
     ("POST", "/api/v1/admin/claims/{claim_id}/approve"): {
         "stranger": 403,
         "contact": 403,
@@ -179,6 +185,9 @@ NO_FOREIGN_OBJECT = {
     ("GET", "/api/v1/identities/{network}/callback"),
     ("GET", "/api/v1/me/meetings"),
     ("GET", "/api/v1/me/met"),
+    ("GET", "/api/v1/me/plans"),
+    ("POST", "/api/v1/me/plans"),
+    ("GET", "/api/v1/me/watching"),
     ("GET", "/api/v1/me/met.csv"),
     ("GET", "/api/v1/me/notifications"),
     ("GET", "/api/v1/me/notifications/stream"),
@@ -261,6 +270,20 @@ def world(client, actions, runner, verified):
         "/api/v1/me/devices", headers=owner["headers"], json={"platform": "ios", "token": "own"}
     ).json
     verified(owner, "twitter", "ownertw")
+    watcher = actions.register()
+    befriend(client, owner, watcher)
+    plan = client.post(
+        "/api/v1/me/plans",
+        headers=owner["headers"],
+        json={
+            "with": people["contact"]["user"]["handle"],
+            "venue_id": venue["id"],
+            "at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "safety_contact": watcher["user"]["handle"],
+            "check_by": (datetime.now(UTC) + timedelta(days=1, hours=3)).isoformat(),
+        },
+    )
+    assert plan.status_code == 201, plan.json
     notes = client.get("/api/v1/me/notifications", headers=owner["headers"]).json["items"]
     assert notes
     return {
@@ -272,6 +295,7 @@ def world(client, actions, runner, verified):
             "claim_id": pending["id"],
             "invitation_id": invitation["id"],
             "device_id": device["id"],
+            "plan_id": plan.json["id"],
             "network": "twitter",
             # staff routes name the listed staff member; the others name the owner
             "handle": owner["user"]["handle"],

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service.database import db
-from service.models import Device, Event, Follow, PendingFollow, Rsvp, Venue, VenueClaim
-from tests.conftest import Actions
+from service.models import Device, Event, Follow, PendingFollow, Plan, Rsvp, Venue, VenueClaim
+from tests.conftest import Actions, befriend
 from tests.integration.test_concurrency import _race
 
 HERE = (48.8584, 2.2945)
@@ -91,10 +91,26 @@ def _setup(name: str, actions: Actions, user: dict, other: dict) -> Write:
             {"platform": "ios", "token": "apns-token-2"},
             Device,
         )
+    if name == "plan":  # I meet ``other``; a third contact watches
+        watcher = actions.register()
+        for person in (other, watcher):
+            befriend(actions.client, user, person)
+        plan = {
+            "with": other["user"]["handle"],
+            "venue_id": venue["id"],
+            "at": _when(2),
+            "safety_contact": watcher["user"]["handle"],
+        }
+        return Write(
+            "/api/v1/me/plans",
+            {**plan, "check_by": _when(4)},
+            {**plan, "check_by": _when(5)},
+            Plan,
+        )
     raise AssertionError(name)
 
 
-WRITES = ("venue", "event", "rsvp", "follow", "import", "claim", "device")
+WRITES = ("venue", "event", "rsvp", "follow", "import", "claim", "device", "plan")
 
 
 @pytest.fixture
