@@ -295,36 +295,49 @@ def _nodes(node: dict, depth: int = 0) -> list[str]:
     return lines
 
 
+def world_url() -> str:
+    """The seeded world's database (``BENCH_SCALE_DATABASE_URL``, else the scale world)."""
+    import os
+
+    return os.environ.get(
+        "BENCH_SCALE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench_scale"
+    )
+
+
+def seeded_jobs(url: str, count: int, seed: int | None) -> list[tuple[int, str]]:
+    """``(user_id, body)`` of eligible check-ins by random seeded users
+    (``bench_checkins_plan``), each at one of the venues near their home."""
+    import json
+    import random
+
+    import checkin_seeding
+    from seeding import libpq_conninfo
+
+    with psycopg.connect(libpq_conninfo(url)) as conn:
+        plan = checkin_seeding.plan_rows(conn)
+    random.Random(seed).shuffle(plan)
+    return [
+        (
+            user_id,
+            json.dumps({"venue_id": v, "location": {"lat": lat, "lon": lon}, "accuracy_m": 20}),
+        )
+        for user_id, ((v, lat, lon), *_), _nearby in plan[:count]
+    ]
+
+
 def main() -> None:
     """Profile eligible check-ins of random seeded users (``bench_checkins_plan``) on an
     existing world (the scale world by default) and print where their time goes."""
     import argparse
     import json
-    import os
-    import random
-
-    import checkin_seeding
-    from seeding import libpq_conninfo
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--checkins", type=int, default=200, help="check-ins to profile")
     parser.add_argument("--explain", type=int, default=6, help="slowest SELECTs to explain")
     parser.add_argument("--seed", type=int, default=None, help="which users (default: random)")
     args = parser.parse_args()
-    url = os.environ.get(
-        "BENCH_SCALE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench_scale"
-    )
-    with psycopg.connect(libpq_conninfo(url)) as conn:
-        plan = checkin_seeding.plan_rows(conn)
-    random.Random(args.seed).shuffle(plan)
-    jobs = [
-        (
-            user_id,
-            json.dumps({"venue_id": v, "location": {"lat": lat, "lon": lon}, "accuracy_m": 20}),
-        )
-        for user_id, ((v, lat, lon), *_), _nearby in plan[: args.checkins]
-    ]
-    report = profile(url, jobs, args.explain)
+    url = world_url()
+    report = profile(url, seeded_jobs(url, args.checkins, args.seed), args.explain)
     print(json.dumps(report, indent=1, default=str))
 
 
