@@ -61,7 +61,11 @@ def _view(row) -> dict:
 def contact_checkin(*, db_session: Session, viewer_id: int, checkin_id: int) -> dict | None:
     """A contact's check-in as I may see it, or None (not a contact, private, off)."""
     row = db_session.execute(_visible(viewer_id).where(Checkin.id == checkin_id)).first()
-    return _view(row) if row else None
+    if row is None:
+        return None
+    shown = _view(row)
+    faces.show(db_session, viewer_id=viewer_id, people=[(row.user_id, shown["user"])])
+    return shown
 
 
 def feed(
@@ -175,7 +179,7 @@ def nearby_contacts(
         "since": now - RECENT,
     }
     rows = db_session.connection().execute(_nearby_contacts_statement(), params).all()
-    found = []
+    found, people = [], []
     for row in rows:
         position = LatLon(row.vlat, row.vlon)
         shown = shaping.shown_position(row.other_id, row.location_sharing, position)
@@ -195,5 +199,7 @@ def nearby_contacts(
                 "id": row.handle,
             }
         )
+        people.append((row.other_id, found[-1]["user"]))
+    faces.show(db_session, viewer_id=viewer_id, people=people)  # one statement, if anyone
     found.sort(key=lambda item: (item["distance_m"], item["user"]["handle"].lower()))
     return found

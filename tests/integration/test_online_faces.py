@@ -227,6 +227,15 @@ def test_every_place_a_contact_is_shown_has_their_face(
     assert _faces(feed[0]["user"])["mastodon"]["display_name"] == "Bee"
     meetings = client.get("/api/v1/me/meetings", headers=a["headers"]).json["items"]
     assert _faces(meetings[0]["user"])["mastodon"]["display_name"] == "Bee"
+    near = client.get(
+        "/api/v1/nearby/contacts",
+        headers=a["headers"],
+        query_string={"lat": SPOT[0], "lon": SPOT[1]},
+    ).json["items"]
+    assert _faces(near[0]["user"])["mastodon"]["display_name"] == "Bee"
+    theirs_id = feed[0]["id"]
+    one = client.get(f"/api/v1/checkins/{theirs_id}", headers=a["headers"]).json
+    assert _faces(one["user"])["mastodon"]["handle"] == "bee@social.example"
     notes = client.get("/api/v1/me/notifications", headers=a["headers"]).json["items"]
     (meeting_note,) = [n for n in notes if n["kind"] == "meeting"]
     assert _faces(meeting_note["data"]["user"])["mastodon"]["display_name"] == "Bee"
