@@ -237,6 +237,34 @@ def check(conninfo: str, options: str, transactions: list[list[str]]) -> tuple[l
     }
 
 
+def one_round_trip(conninfo: str, options: str, transactions: list[list[str]]) -> dict:
+    """Replay each kept transaction as ONE simple query (its statements joined), then
+    ROLLBACK: what a check-in would cost if the service sent it in a single round trip
+    (a stored procedure's floor). Client CPU (this process) and the backend's CPU
+    (``/proc``) per check-in, and the wall time."""
+    cpu_client, cpu_backend, walls = [], [], []
+    with psycopg.connect(conninfo, options=options) as conn:
+        stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+
+        def backend_s() -> float:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        for sent in transactions:
+            client, backend, started = time.process_time(), backend_s(), time.perf_counter()
+            conn.execute(";\n".join(sent), prepare=False)
+            walls.append(time.perf_counter() - started)
+            conn.rollback()
+            cpu_client.append(time.process_time() - client)
+            cpu_backend.append(backend_s() - backend)
+    return {
+        "checkins": len(transactions),
+        "wall_ms_per_checkin": _mean([w * 1000 for w in walls], 2),
+        "client_cpu_ms_per_checkin": _mean([c * 1000 for c in cpu_client], 2),
+        "backend_cpu_ms_per_checkin": _mean([c * 1000 for c in cpu_backend], 2),
+    }
+
+
 def _head(sql: str) -> str:
     """What a statement does to which table: ``INSERT INTO venue_mayors``."""
     found = HEAD.search(sql)
