@@ -63,6 +63,13 @@ def run(url: str, count: int, seed: int | None) -> dict:
     started = time.process_time()
     statuses += [check_in(*job) for job in jobs[count:]]
     plain_ms = (time.process_time() - started) * 1000 / max(1, len(jobs) - count)
+    me = {"Authorization": f"Bearer {tokens[jobs[0][0]]}"}
+    for _ in range(50):
+        client.get("/api/v1/me", headers=me)
+    started = time.process_time()
+    for _ in range(500):
+        client.get("/api/v1/me", headers=me)
+    cycle_ms = (time.process_time() - started) * 1000 / 500
     own: dict[str, float] = defaultdict(float)
     for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in pstats.Stats(
         profiler
@@ -73,6 +80,8 @@ def run(url: str, count: int, seed: int | None) -> dict:
         "checkins": len(jobs),
         "statuses": {s: statuses.count(s) for s in sorted(set(statuses))},
         "cpu_ms_per_checkin_unprofiled": round(plain_ms, 2),
+        # the request cycle alone: token check, one read, the answer
+        "cpu_ms_per_get_me": round(cycle_ms, 2),
         "share_by_package": {
             name: f"{seconds / total:.1%}"
             for name, seconds in sorted(own.items(), key=lambda item: -item[1])

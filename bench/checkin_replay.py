@@ -368,3 +368,30 @@ def run(prepared: dict, seconds: int) -> dict:
         options=prepared["options"],
         retries=3,
     )
+
+
+def main() -> None:
+    """Capture random seeded users' check-ins in process on the seeded world, then replay
+    their statements one by one (psycopg alone) and in one round trip each; print the
+    client and backend CPU per check-in of both."""
+    import argparse
+    import json
+
+    from checkin_profile import seeded_jobs, world_url
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--checkins", type=int, default=300, help="check-ins to capture")
+    parser.add_argument("--seed", type=int, default=None, help="which users (default: random)")
+    args = parser.parse_args()
+    url = world_url()
+    app = bench_app(url, "replay-" + "x" * 41, {})
+    options = service_options(app)
+    captured = capture(app, seeded_jobs(url, args.checkins, args.seed))
+    sent = [transaction(c["statements"]) for c in captured if c["status"] == 201]
+    kept, checked = check(libpq_conninfo(url), options, [s for s in sent if s])
+    print(json.dumps({"captured": summary(captured), "one_by_one": checked}, default=str))
+    print(json.dumps({"one_round_trip": one_round_trip(libpq_conninfo(url), options, kept)}))
+
+
+if __name__ == "__main__":
+    main()
