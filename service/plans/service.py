@@ -106,7 +106,7 @@ def create(
     )
     db_session.add(plan)
     db_session.flush()
-    (shown,) = views.for_author(db_session, views.rows(db_session, _mine(user.id, plan.id)))
+    shown = views.author_view(db_session, user.id, plan.id)
     author = shaping.person(user.handle, user.display_name)
     outbox.queue(
         db_session,
@@ -151,10 +151,10 @@ def close(plan: Plan, outcome: str, now: datetime) -> None:
     plan.outcome, plan.closed_at, plan.due_at = outcome, now, now + KEEP_CLOSED
 
 
-def _tell_watcher(db_session: Session, user: User, plan: Plan, draft) -> None:
+def _tell_watcher(db_session: Session, user: User, plan: Plan, shown: dict, draft) -> None:
+    """``draft`` of the plan as ``shown`` to its author, for the watcher if they accepted."""
     if plan.accepted_at is None:
         return  # they never agreed to watch
-    (shown,) = views.for_author(db_session, views.rows(db_session, _mine(user.id, plan.id)))
     author = shaping.person(user.handle, user.display_name)
     outbox.queue(
         db_session, draft(plan=shown, author=author, author_id=user.id, safety_id=plan.safety_id)
@@ -168,8 +168,8 @@ def all_good(*, db_session: Session, user: User, plan_id: int) -> dict:
     plan.ok_at = now
     close(plan, "ok", now)
     db_session.flush()
-    _tell_watcher(db_session, user, plan, messages.all_good)
-    (shown,) = views.for_author(db_session, views.rows(db_session, _mine(user.id, plan.id)))
+    shown = views.author_view(db_session, user.id, plan.id)
+    _tell_watcher(db_session, user, plan, shown, messages.all_good)
     return shown
 
 
@@ -184,19 +184,21 @@ def cancel(*, db_session: Session, user: User, plan_id: int) -> None:
         return
     close(plan, "cancelled", clock.now())
     db_session.flush()
-    _tell_watcher(db_session, user, plan, messages.cancelled)
+    if plan.accepted_at is not None:
+        shown = views.author_view(db_session, user.id, plan.id)
+        _tell_watcher(db_session, user, plan, shown, messages.cancelled)
 
 
 def accept(*, db_session: Session, user: User, plan_id: int) -> dict:
     """I agree to watch a plan I was asked to (again: nothing changes); its author is
     told."""
     plan = _open_plan(db_session, (Plan.safety_id == user.id) & (Plan.id == plan_id))
-    if plan.accepted_at is None:
+    newly = plan.accepted_at is None
+    if newly:
         plan.accepted_at = clock.now()
         db_session.flush()
-        (shown,) = views.for_author(
-            db_session, views.rows(db_session, _mine(plan.user_id, plan.id))
-        )
+    shown = views.watcher_view(db_session, plan.user_id, plan.id, user.id)
+    if newly:
         outbox.queue(
             db_session,
             messages.watching(
@@ -206,5 +208,4 @@ def accept(*, db_session: Session, user: User, plan_id: int) -> dict:
                 author_id=plan.user_id,
             ),
         )
-    found = views.rows(db_session, _mine(plan.user_id, plan.id))
-    return views.for_watcher(db_session, found, user.id)[0]
+    return shown

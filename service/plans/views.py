@@ -68,34 +68,54 @@ def _venue(row) -> dict:
     }
 
 
-def for_author(db_session: Session, found: list) -> list[dict]:
-    """My plans: whom I meet, where, when, who watches and how it went."""
-    shown = []
+# who each reader sees in a plan: key -> (the row's id, handle and name columns)
+_AUTHOR_SEES = {
+    "with": ("with_id", "with_handle", "with_name"),
+    "safety_contact": ("safety_id", "safety_handle", "safety_name"),
+}
+_WATCHER_SEES = {
+    "user": ("user_id", "author_handle", "author_name"),
+    "with": ("with_id", "with_handle", "with_name"),
+}
+
+
+def _shown(db_session: Session, found: list, viewer_id: int, sees: dict) -> list[dict]:
+    """The plans with the people ``sees`` names, each with their face as the viewer may
+    see it (one statement for the page)."""
+    shown, people = [], []
     for row in found:
         item = _state(row.Plan)
         item["venue"] = _venue(row)
-        item["with"] = shaping.person(row.with_handle, row.with_name)
-        item["safety_contact"] = shaping.person(row.safety_handle, row.safety_name)
+        for key, (id_column, handle, name) in sees.items():
+            item[key] = shaping.person(getattr(row, handle), getattr(row, name))
+            people.append((getattr(row.Plan, id_column), item[key]))
         shown.append(item)
-    if shown:
-        people = [(r.Plan.with_id, s["with"]) for r, s in zip(found, shown, strict=True)]
-        people += [
-            (r.Plan.safety_id, s["safety_contact"]) for r, s in zip(found, shown, strict=True)
-        ]
-        faces.show(db_session, viewer_id=found[0].Plan.user_id, people=people)
+    faces.show(db_session, viewer_id=viewer_id, people=people)
     return shown
+
+
+def for_author(db_session: Session, found: list) -> list[dict]:
+    """My plans: whom I meet, where, when, who watches and how it went."""
+    viewer = found[0].Plan.user_id if found else 0
+    return _shown(db_session, found, viewer, _AUTHOR_SEES)
 
 
 def for_watcher(db_session: Session, found: list, viewer_id: int) -> list[dict]:
     """Plans I was asked to watch: whose, whom they meet, where, when, how it went."""
-    shown = []
-    for row in found:
-        item = _state(row.Plan)
-        item["venue"] = _venue(row)
-        item["user"] = shaping.person(row.author_handle, row.author_name)
-        item["with"] = shaping.person(row.with_handle, row.with_name)
-        shown.append(item)
-    people = [(r.Plan.user_id, s["user"]) for r, s in zip(found, shown, strict=True)]
-    people += [(r.Plan.with_id, s["with"]) for r, s in zip(found, shown, strict=True)]
-    faces.show(db_session, viewer_id=viewer_id, people=people)
+    return _shown(db_session, found, viewer_id, _WATCHER_SEES)
+
+
+def _one(author_id: int, plan_id: int):
+    return (Plan.user_id == author_id) & (Plan.id == plan_id)
+
+
+def author_view(db_session: Session, author_id: int, plan_id: int) -> dict:
+    """One plan as its author sees it."""
+    (shown,) = for_author(db_session, rows(db_session, _one(author_id, plan_id)))
+    return shown
+
+
+def watcher_view(db_session: Session, author_id: int, plan_id: int, viewer_id: int) -> dict:
+    """One plan as its safety contact sees it."""
+    (shown,) = for_watcher(db_session, rows(db_session, _one(author_id, plan_id)), viewer_id)
     return shown
