@@ -21,22 +21,22 @@ def fold(db_session: Session, *, batch: int = BATCH, venue_id: int | None = None
     return db_session.scalar(_FOLD, {"batch": batch, "venue_id": venue_id})
 
 
-def fold_all(db_session: Session, *, batch: int = BATCH, venue_id: int | None = None) -> int:
-    """Fold every pending change (of one venue, or of all) in the session's
-    transaction, ``batch`` at a time; how many."""
-    total = 0
-    while (folded := fold(db_session, batch=batch, venue_id=venue_id)) == batch:
-        total += folded
-    return total + folded
-
-
-def catch_up(db_session: Session, *, batch: int = BATCH, venue_id: int | None = None) -> int:
-    """``fold_all``, committing each batch (a unit of work of its own, so a replica read
-    after it sees the figures); how many."""
+def fold_all(
+    db_session: Session, *, batch: int = BATCH, venue_id: int | None = None, commit=False
+) -> int:
+    """Fold every pending change (of one venue, or of all), ``batch`` at a time, in the
+    session's transaction or, with ``commit``, committing each batch; how many."""
     total = 0
     while True:
         folded = fold(db_session, batch=batch, venue_id=venue_id)
-        db_session.commit()
+        if commit:
+            db_session.commit()
         total += folded
         if folded < batch:
             return total
+
+
+def catch_up(db_session: Session, *, batch: int = BATCH, venue_id: int | None = None) -> int:
+    """``fold_all`` committing each batch (a unit of work of its own, so a replica read
+    after it sees the figures); how many."""
+    return fold_all(db_session, batch=batch, venue_id=venue_id, commit=True)
