@@ -252,13 +252,8 @@ class PushWorker:
 
     def keep_plan_deadlines(self, now: datetime | None = None) -> int:
         """Act on the meeting plans that fell due (alerts, closing, deleting); how many."""
-        acted = 0
         with Session(self.engine) as session:
-            while True:
-                done = deadlines.run_due(session, now or clock.now())
-                acted += done
-                if done < deadlines.BATCH:
-                    return acted
+            return deadlines.run(session, now or clock.now())
 
     def _every_second_if_due(self) -> None:
         if time.monotonic() < self._tick_at:

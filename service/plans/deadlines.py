@@ -100,3 +100,11 @@ def run_due(db_session: Session, now: datetime, batch: int = BATCH) -> int:
     db_session.flush()
     db_session.commit()
     return len(due)
+
+
+def run(db_session: Session, now: datetime) -> int:
+    """The worker's job: every due plan, a committed batch at a time; how many."""
+    acted = 0
+    while (done := run_due(db_session, now)) == BATCH:
+        acted += done
+    return acted + done

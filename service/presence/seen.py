@@ -1,9 +1,9 @@
 """Where each person was last seen: their latest visible check-in, kept on their row.
 
-``users.seen_*`` (migration 0018) hold the shared check-in with the greatest effective
-time (then id): the newest check-in ``visibility.shown`` lets contacts see. The statement that
-writes a check-in's totals moves them (``kept_values``) only when the check-in is shared
-and later than the one kept, so an offline replay of an older check-in never does; a
+``users.seen_*`` (migration 0018) hold the newest check-in ``visibility.shown`` lets
+contacts see (greatest effective time, then id). The statement that writes a check-in's
+totals moves them (``kept_values``) only when the check-in is shared and later than the
+one kept, so an offline replay of an older check-in never does; a
 venue's move carries ``seen_location`` along (``venues.edits``). Readers still test the
 person's sharing *now* (``visibility.sharing``): turning sharing off hides them at once.
 """
