@@ -81,7 +81,7 @@ test: $(BIN)/activate node_modules/.package-lock.json browser
 # Schemathesis on the live API, 100 examples per operation (reports in test-artifacts/fuzz).
 fuzz: $(BIN)/activate
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
-	$(BIN)/python scripts/fuzz_api.py --examples 100
+	$(BIN)/python -m tests.fuzz --examples 100
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .

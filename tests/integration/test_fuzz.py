@@ -4,9 +4,9 @@ error, every answer as documented, invalid input rejected."""
 
 import re
 
-from scripts.fuzz_api import run
-from scripts.prepare_db import sibling_database
 from tests.conftest import TEST_DATABASE_URL
+from tests.databases import sibling_database
+from tests.fuzz import run
 from tests.live import ROOT
 
 QUICK_EXAMPLES = 4

@@ -1,8 +1,8 @@
 """Real check-ins replayed through the service agree with an independent SQL oracle."""
 
-from bench import replay_foursquare
-from scripts.prepare_db import sibling_database
+from tests import replay_foursquare
 from tests.conftest import TEST_DATABASE_URL
+from tests.databases import sibling_database
 from tests.live import required
 
 # rebuilt each run: named after the test database (irl_test → irl_test_replay)

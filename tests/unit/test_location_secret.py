@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import service
 from geo.coords import LatLon
+from service import app as service_app
 from service import create_app
 from service.presence.shaping import shown_position
 
@@ -40,8 +40,8 @@ def shown(app) -> list[LatLon]:
 @pytest.fixture
 def secret_file(tmp_path, monkeypatch):
     path = tmp_path / ".secrets" / "location_secret"
-    monkeypatch.setattr(service, "LOCATION_SECRET_FILE", path)
-    monkeypatch.setattr(service, "_warned_derived_location_secret", False)
+    monkeypatch.setattr(service_app, "LOCATION_SECRET_FILE", path)
+    monkeypatch.setattr(service_app, "_warned_derived_location_secret", False)
     return path
 
 

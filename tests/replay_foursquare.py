@@ -12,7 +12,7 @@ friendship file it lists every friend pair with eligible, public check-ins at mo
 apart at the same venue or venues at most 75 m apart. Both sides must name the same
 pairs.
 
-Run: ``.venv/bin/python bench/replay_foursquare.py [--limit N]`` (uses
+Run: ``.venv/bin/python -m tests.replay_foursquare [--limit N]`` (uses
 ``REPLAY_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/irl_replay``,
 whose schema it rebuilds).
 """
@@ -27,21 +27,19 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import create_engine, text
+
+from geo import sql as geosql
+from geo.coords import LatLon
+from service import clock, create_app
+from service.checkins import service as checkins
+from service.contacts import pairs
+from service.database import db
+from service.errors import RateLimited
+from service.models import User, Venue
+from service.rewards.policy import PointsPolicy
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from geo import sql as geosql  # noqa: E402
-from geo.coords import LatLon  # noqa: E402
-from service import clock, create_app  # noqa: E402
-from service.checkins import service as checkins  # noqa: E402
-from service.contacts import pairs  # noqa: E402
-from service.database import db  # noqa: E402
-from service.errors import RateLimited  # noqa: E402
-from service.models import User, Venue  # noqa: E402
-from service.rewards.policy import PointsPolicy  # noqa: E402
-
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_replay"
 

@@ -8,7 +8,7 @@ quickly (tests/integration/test_fuzz.py), ``make fuzz`` with 100 examples per op
 Its database is named after ``TEST_DATABASE_URL``'s with ``_fuzz`` appended
 (``irl_test_fuzz`` by default; ``FUZZ_DATABASE_URL`` overrides it) and is rebuilt each run.
 
-    .venv/bin/python scripts/fuzz_api.py --examples 100
+    .venv/bin/python -m tests.fuzz --examples 100
 """
 
 import argparse
@@ -22,12 +22,11 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tests.databases import test_database_sibling
+from tests.fake_networks import FakeNetworks
+from tests.live import process_env, running_api
 
-from scripts.prepare_db import test_database_sibling  # noqa: E402
-from tests.fake_networks import FakeNetworks  # noqa: E402
-from tests.live import process_env, running_api  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHECKS = (
     "not_a_server_error",
