@@ -15,7 +15,7 @@ SECRET := .secrets/jwt_secret
 LOCATION_SECRET_FILE := .secrets/location_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test lint format migrate seed db bench bench-parts wrk clean browser fuzz tune-db
+.PHONY: run test test-fast test-unit lint format migrate seed db bench bench-parts wrk clean browser fuzz tune-db
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -74,9 +74,21 @@ run: seed $(SECRET) $(LOCATION_SECRET_FILE) node_modules/.package-lock.json
 	$(BIN)/python scripts/wait_ready.py $(PORT) $$server; \
 	wait $$server
 
+# Every test: unit, integration, and the tiers test-fast leaves out (CI runs this).
 test: $(BIN)/activate node_modules/.package-lock.json browser
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
 	$(BIN)/pytest
+
+# The edit-run loop: unit and integration tests on real PostGIS, without Chromium,
+# gunicorn or worker processes, Schemathesis, private clusters or the long replays; one
+# pytest-xdist worker per core, each on a database of its own (<name>_gw0, <name>_gw1…).
+FAST := not (browser or gunicorn or fuzz or cluster or slow)
+test-fast: $(BIN)/activate
+	$(BIN)/pytest -m "$(FAST)" -n $${FAST_WORKERS:-auto} $(PYTEST_ARGS)
+
+# The pure rules alone: no database, no app.
+test-unit: $(BIN)/activate
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 # Schemathesis on the live API, 100 examples per operation (reports in test-artifacts/fuzz).
 fuzz: $(BIN)/activate

@@ -2,6 +2,8 @@
 and each test rolled back (or, for concurrency tests, committed and truncated after)."""
 
 import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -12,12 +14,16 @@ from geographiclib.geodesic import Geodesic
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from service import clock, create_app
+from service import clock
 from service.database import db
+from tests.databases import DEFAULT_TEST_DATABASE_URL, sibling_database
 from tests.fake_networks import FakeNetworks
 
-TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/irl_test"
+# Under ``pytest -n`` (``make test-fast``) each xdist worker has a database of its own,
+# named after the test database: irl_test → irl_test_gw0, irl_test_gw1.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+TEST_DATABASE_URL = sibling_database(
+    os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL), f"_{WORKER}" if WORKER else ""
 )
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLES = ("idempotency_keys", "points_ledger", "checkins", "venues", "users", "venue_visit_changes")
@@ -35,6 +41,9 @@ def migrate(connection, revision: str = "head") -> None:
 @pytest.fixture(scope="session")
 def engine():
     """A fresh schema: drop everything, then migrate to head."""
+    if WORKER:  # the worker's own database: created (with PostGIS at hand) when missing
+        prepare = os.path.join(ROOT, "scripts", "prepare_db.py")
+        subprocess.run([sys.executable, prepare, TEST_DATABASE_URL], check=True)
     eng = create_engine(TEST_DATABASE_URL)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -55,6 +64,8 @@ def networks():
 @pytest.fixture(scope="session")
 def base_app(engine, networks):
     """One app for the whole run, on the test database, reading the fake networks."""
+    from service.app import create_app  # here, so the unit tests never build the blueprints
+
     app = create_app(
         {
             **networks.profile_config(),

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import TEST_DATABASE_URL, Actions, befriend, offset_point
 from tests.live import IN_CI, ROOT, process_env, running_api
 
+pytestmark = [pytest.mark.browser, pytest.mark.gunicorn]
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 JWT_SECRET = "test-secret-" + "x" * 40

@@ -11,6 +11,8 @@ from tests.conftest import TEST_DATABASE_URL, Actions
 from tests.integration.test_dashboard import HERE, JWT_SECRET, browser, sign_in  # noqa: F401
 from tests.live import process_env, running_api
 
+pytestmark = [pytest.mark.browser, pytest.mark.gunicorn]
+
 SHORT_MINUTES = "0.05"  # 3 s
 
 

@@ -17,7 +17,11 @@ import pytest
 from tests.live import ROOT, free_port, process_env, required, running_api, wait_until
 from tests.private_cluster import PrivateCluster, available
 
-pytestmark = required(available(), "needs root, runuser and PostgreSQL 15's initdb")
+pytestmark = [
+    required(available(), "needs root, runuser and PostgreSQL 15's initdb"),
+    pytest.mark.cluster,
+    pytest.mark.gunicorn,
+]
 JWT_SECRET = "fault-secret-" + "z" * 40
 CLIENTS = 6
 DOWN_S = 3.0

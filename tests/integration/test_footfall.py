@@ -395,6 +395,7 @@ def test_bad_stats_queries(client, owned, params):
     assert response.status_code == 422 and response.json["message"]
 
 
+@pytest.mark.slow
 def test_rollups_equal_raw_aggregation_after_random_checkins(
     client, actions, owned, frozen_clock, app, monkeypatch
 ):

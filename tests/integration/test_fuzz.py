@@ -4,10 +4,14 @@ error, every answer as documented, invalid input rejected."""
 
 import re
 
+import pytest
+
 from tests.conftest import TEST_DATABASE_URL
 from tests.databases import sibling_database
 from tests.fuzz import run
 from tests.live import ROOT
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.gunicorn]
 
 QUICK_EXAMPLES = 4
 # rebuilt each run: named after the test database, never a fixed name of its own

@@ -1,9 +1,6 @@
-"""Nearby contacts, shaped by each contact's sharing; trilateration resistance."""
+"""Nearby contacts, shaped by each contact's sharing (the trilateration attack lives in
+test_privacy_regression.py)."""
 
-import math
-import random
-
-import numpy as np
 import pytest
 from geographiclib.geodesic import Geodesic
 
@@ -130,63 +127,3 @@ def test_bad_queries(client, actions, params):
     user = actions.register()
     response = client.get("/api/v1/nearby/contacts", headers=user["headers"], query_string=params)
     assert response.status_code == 422
-
-
-def _trilaterate(observations):
-    """Best point for (query position, reported distance) pairs: grid search, numpy."""
-    lat0 = np.mean([p[0] for p, _ in observations])
-    lon0 = np.mean([p[1] for p, _ in observations])
-    kx = 111_320 * math.cos(math.radians(lat0))
-    qx = np.array([(p[1] - lon0) * kx for p, _ in observations])
-    qy = np.array([(p[0] - lat0) * 111_320 for p, _ in observations])
-    d = np.array([dist for _, dist in observations])
-    best, span, step = (0.0, 0.0), 8000.0, 100.0
-    for _ in range(3):
-        xs = np.arange(best[0] - span, best[0] + span + step, step)
-        ys = np.arange(best[1] - span, best[1] + span + step, step)
-        gx, gy = np.meshgrid(xs, ys)
-        predicted = np.hypot(gx[..., None] - qx, gy[..., None] - qy)
-        cost = np.abs(predicted - d).sum(axis=-1)
-        iy, ix = np.unravel_index(np.argmin(cost), cost.shape)
-        best, span, step = (gx[iy, ix], gy[iy, ix]), step * 2, step / 10
-    return lat0 + best[1] / 111_320, lon0 + best[0] / kx
-
-
-def test_trilateration_cannot_beat_the_grid(client, actions, friends):
-    """A contact queries from 120 chosen positions; 40 approximate users stay ≥ 500 m away
-    (median) from the attacker's best estimate. A stranger learns nothing at all."""
-    rng = random.Random(2026)
-    attacker = actions.register()
-    targets = []
-    for _ in range(40):
-        target = actions.register()
-        for follower, followee in ((attacker, target), (target, attacker)):
-            client.post(
-                "/api/v1/me/contacts",
-                headers=follower["headers"],
-                json={"handle": followee["user"]["handle"]},
-            )
-        client.patch(
-            "/api/v1/me", headers=target["headers"], json={"location_sharing": "approximate"}
-        )
-        true = offset_point(HERE, rng.uniform(0, 4000), azimuth=rng.uniform(0, 360))
-        actions.check_in(target, actions.venue(target, *true))
-        targets.append((target["user"]["handle"], true))
-    observations = {handle: [] for handle, _ in targets}
-    for _ in range(120):
-        position = offset_point(HERE, rng.uniform(0, 6000), azimuth=rng.uniform(0, 360))
-        for item in _nearby(
-            client, attacker, lat=position[0], lon=position[1], radius_m=50000, limit=100
-        ):
-            observations[item["user"]["handle"]].append((position, item["distance_m"]))
-    errors = []
-    for handle, true in targets:
-        estimate = _trilaterate(observations[handle])
-        errors.append(WGS84.Inverse(*estimate, *true)["s12"])
-    assert len(errors) == 40
-    median = sorted(errors)[len(errors) // 2]
-    print(f"trilateration: median error {median:.0f} m over {len(errors)} users")
-    assert median >= 500, sorted(errors)
-
-    stranger = actions.register()
-    assert _nearby(client, stranger, radius_m=50000) == []

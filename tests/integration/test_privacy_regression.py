@@ -9,6 +9,7 @@ import random
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from geographiclib.geodesic import Geodesic
 from scipy.optimize import least_squares
 
@@ -44,11 +45,13 @@ def _trilaterate(observations, origin):
     return origin[0] + y / 111_320, origin[1] + x / (111_320 * math.cos(math.radians(origin[0])))
 
 
+@pytest.mark.slow
 def test_trilateration_from_a_thousand_positions(client, actions):
     """A contact of 150 approximate users asks /nearby/contacts from 1,000 positions of
     their choosing. Every answer is a function of the victim's cell alone (the same
     shown point every time, distances from it rounded to 500 m), and the attacker's best
-    estimate stays at a median of ≥ 700 m from where the victims really are."""
+    estimate stays at a median of ≥ 700 m from where the victims really are. A stranger
+    asking from the same positions sees nobody."""
     rng = random.Random(8)
     attacker = actions.register()
     victims = {}
@@ -61,9 +64,10 @@ def test_trilateration_from_a_thousand_positions(client, actions):
         true = offset_point(CENTRE, rng.uniform(0, 10000), azimuth=rng.uniform(0, 360))
         assert actions.check_in(victim, actions.venue(victim, *true)).status_code == 201
         victims[victim["user"]["handle"]] = true
-    shown, seen = {}, {handle: [] for handle in victims}
+    shown, seen, asked = {}, {handle: [] for handle in victims}, []
     for _ in range(1000):
         position = offset_point(CENTRE, rng.uniform(0, 12000), azimuth=rng.uniform(0, 360))
+        asked.append(position)
         response = client.get(
             "/api/v1/nearby/contacts",
             headers=attacker["headers"],
@@ -90,6 +94,15 @@ def test_trilateration_from_a_thousand_positions(client, actions):
     print(f"trilateration: median error {median:.0f} m over {len(errors)} users")
     assert len(errors) >= 140
     assert median >= 700, sorted(errors)[:10]
+    # a stranger asking from the same positions learns nothing at all
+    stranger = actions.register()
+    for position in (CENTRE, *asked[:20]):
+        response = client.get(
+            "/api/v1/nearby/contacts",
+            headers=stranger["headers"],
+            query_string={"lat": position[0], "lon": position[1], "radius_m": 50000},
+        )
+        assert response.status_code == 200 and response.json["items"] == []
 
 
 def _objects(value):
@@ -182,6 +195,7 @@ def _square_point(dy: float, dx: float):
     return offset_point(north, abs(dx), 90.0 if dx >= 0 else 270.0)
 
 
+@pytest.mark.slow
 def test_probe_lattice_cannot_pin_an_approximate_contact(client, actions, frozen_clock):
     """A contact of approximate users spoofs GPS and checks in at a lattice of venues
     (150 m apart: each probe "sees" 75 m around it) over the ~2 km square of a cell,

@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import HOST, process_env, running_api
 
+pytestmark = pytest.mark.gunicorn
+
 JWT_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 LOGINS_PER_ADDRESS = 3

@@ -236,6 +236,7 @@ def _listening(app) -> bool:
         )
 
 
+@pytest.mark.gunicorn
 def test_the_cli_worker_delivers_as_notifications_arrive(pushing, receiver, tmp_path: Path):
     gateway = receiver(200)
     env = process_env(

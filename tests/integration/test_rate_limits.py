@@ -171,6 +171,7 @@ def test_login_lockout_stays_per_account(app, client):
     assert client.post("/api/v1/auth/login", json=mine).status_code == 200
 
 
+@pytest.mark.slow
 def test_2000_people_refresh_from_one_address_but_one_sign_in_is_limited(app, client):
     """Carrier-grade NAT: 2,000 phones behind one address refresh within a minute and all
     succeed; one sign-in refreshed 100 times a minute (a stolen token hammered, or a

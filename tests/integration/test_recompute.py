@@ -3,6 +3,7 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import func, select
 
@@ -36,6 +37,7 @@ def _snapshot(app):
         }
 
 
+@pytest.mark.slow
 def test_recompute_matches_live_awarding(app, client, actions, friends, frozen_clock, runner):
     rng = random.Random(7)
     people = friends(6) + [actions.register() for _ in range(6)]

@@ -1,9 +1,13 @@
 """Real check-ins replayed through the service agree with an independent SQL oracle."""
 
+import pytest
+
 from tests import replay_foursquare
 from tests.conftest import TEST_DATABASE_URL
 from tests.databases import sibling_database
 from tests.live import required
+
+pytestmark = pytest.mark.slow
 
 # rebuilt each run: named after the test database (irl_test → irl_test_replay)
 REPLAY_URL = sibling_database(TEST_DATABASE_URL, "_replay")

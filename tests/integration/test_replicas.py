@@ -17,7 +17,10 @@ from tests.conftest import Actions
 from tests.live import ROOT, free_port, required
 from tests.private_cluster import PrivateCluster, available
 
-pytestmark = required(available(), "needs root, runuser and PostgreSQL 15's initdb")
+pytestmark = [
+    required(available(), "needs root, runuser and PostgreSQL 15's initdb"),
+    pytest.mark.cluster,
+]
 
 
 def _sql(cluster: PrivateCluster, query: str):

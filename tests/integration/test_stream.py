@@ -16,6 +16,8 @@ from service.notifications.stream_leases import STREAM_LOCKS, Leases, evict_beyo
 from tests.conftest import TEST_DATABASE_URL, Actions, befriend, offset_point
 from tests.live import process_env, running_api, wait_until
 
+pytestmark = pytest.mark.gunicorn
+
 HERE = (52.52, 13.405)  # Berlin
 JWT_SECRET = "test-secret-" + "x" * 40  # the test app's, so its tokens work here
 
