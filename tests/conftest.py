@@ -77,6 +77,9 @@ def base_app(engine, networks):
             "ARGON2_MEMORY_KIB": 1024,
             "DB_POOL_SIZE": 25,
             "DB_MAX_OVERFLOW": 10,
+            # the races queue 40 threads on one user's lock: on a busy 2-core machine (two
+            # xdist workers) that can outlast the 5 s default; test_database_faults tests it
+            "DB_POOL_TIMEOUT_S": 30,
             "TESTING": True,
             "CHECK_JSON_SHAPE": True,  # fast JSON answers must equal their schema's dump
             # generous: tests make many requests as one user; test_rate_limits tightens them
