@@ -25,7 +25,7 @@ where thousands of people share one address; they draw on none of the budgets ab
   whatever the address; a token that does not verify is counted against its address.
 
 "The address" is the real client's: behind reverse proxies, ``TRUSTED_PROXY_HOPS`` makes
-Werkzeug's ``ProxyFix`` take it from ``X-Forwarded-For`` (``service/__init__.py``).
+Werkzeug's ``ProxyFix`` take it from ``X-Forwarded-For`` (``service/app.py``).
 """
 
 import logging

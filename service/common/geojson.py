@@ -3,6 +3,9 @@
 import json
 
 from flask import Response, request
+from marshmallow import Schema
+
+from service.common.json_body import as_json
 
 GEOJSON_MIME = "application/geo+json"
 
@@ -57,3 +60,10 @@ def feature_collection(schema, items: list[dict], next_cursor: str | None) -> Re
         )
     body = {"type": "FeatureCollection", "features": features, "next_cursor": next_cursor}
     return Response(json.dumps(body), mimetype=GEOJSON_MIME)
+
+
+def page_answer(page: dict, item_schema: type[Schema], page_schema: type[Schema]) -> Response:
+    """A nearby page (``items``, ``next_cursor``): GeoJSON when asked for, else JSON."""
+    if wants_geojson():
+        return feature_collection(item_schema(), page["items"], page["next_cursor"])
+    return as_json(page, page_schema)

@@ -3,11 +3,13 @@
 Connections keep PostgreSQL's default plan cache: psycopg prepares a statement run five
 times and the server may then reuse a generic plan, which is right for almost every
 statement (no planning). The few whose generic plan was measured bad run inside
-``custom_plans``: footfall ranges, a check-in's meeting candidates and nearby fan-out.
+``custom_plans`` (or are marked ``planned_per_call``): footfall ranges, a check-in's
+meeting candidates and nearby fan-out.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 
 from sqlalchemy.orm import Session
 
@@ -27,3 +29,14 @@ def custom_plans(db_session: Session) -> Iterator[None]:
         yield
     finally:
         driver.prepare_threshold = kept
+
+
+def planned_per_call(query: Callable) -> Callable:
+    """Run ``query`` (its first argument the session) inside ``custom_plans``."""
+
+    @wraps(query)
+    def planned(db_session: Session, *args, **kwargs):
+        with custom_plans(db_session):
+            return query(db_session, *args, **kwargs)
+
+    return planned

@@ -154,12 +154,3 @@ def withdraw_via(db_session: Session, followee_id: int, via: str) -> list[int]:
     for follower in gone:
         _set_flags(db_session, follower, [followee_id], False)
     return gone
-
-
-def is_mutual(db_session: Session, a: int, b: int) -> bool:
-    """True when a and b follow each other."""
-    return bool(
-        db_session.scalar(
-            select(Relationship.mutual).where(Relationship.user_id == a, Relationship.other_id == b)
-        )
-    )

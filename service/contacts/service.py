@@ -4,6 +4,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.common.people import person
 from service.contacts import pairs, pending
 from service.errors import DomainError, NotFound
 from service.identities import faces
@@ -50,8 +51,7 @@ def import_handles(
         "matched": [
             {
                 "network_handle": row[0],
-                "handle": row[2],
-                "display_name": row[3],
+                **person(row[2], row[3]),
                 "mutual": row[1] in mutual,
             }
             for row in matched_rows
@@ -103,8 +103,7 @@ def contact_view(*, db_session: Session, user: User, other: User) -> dict:
     """One contact as ``GET /me/contacts`` shows it."""
     rel = db_session.get(Relationship, (user.id, other.id), populate_existing=True)
     shown = {
-        "handle": other.handle,
-        "display_name": other.display_name,
+        **person(other.handle, other.display_name),
         "mutual": bool(rel and rel.mutual),
         "met_in_person": bool(rel and rel.met_in_person),
         "first_met_at": rel.first_met_at if rel else None,
@@ -141,8 +140,7 @@ def list_contacts(
     rows = db_session.execute(query).all()
     items = [
         {
-            "handle": r.handle,
-            "display_name": r.display_name,
+            **person(r.handle, r.display_name),
             "mutual": r.mutual,
             "met_in_person": r.met_in_person,
             "first_met_at": r.first_met_at,

@@ -1,16 +1,15 @@
 """Does a check-in count for the event it names? (at the event's venue or within 75 m,
 and within its time ± 1 hour; otherwise the check-in stands and the event is ignored)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
+from geo.events import on_time
 from geo.meetings import MEETING_DISTANCE_M
 from service.models import Event, Venue
-
-SLACK = timedelta(hours=1)
 
 
 def judge(
@@ -37,7 +36,7 @@ def judge(
             f"check-ins must be at its venue or within "
             f"{MEETING_DISTANCE_M:.0f} m.",
         }
-    if not event.starts_at - SLACK <= at <= event.ends_at + SLACK:
+    if not on_time(event.starts_at, event.ends_at, at):
         return None, {
             "event_id": event_id,
             "accepted": False,

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.events import overlaps
-from service.common.nearest import distance_dm, nearest_rows, page_reach
+from geo.nearest import distance_dm, nearest_rows, page_reach
+from service.common.paging import Offset
+from service.common.people import person
 from service.models import Event, Relationship, Rsvp, User, Venue
 from service.presence import visibility
 from service.venues import service as venues
@@ -25,7 +27,7 @@ def _nearby_statement(knn: bool):
     False), bounded by the radius' box (``geosql.in_radius_box``: bounded by ST_DWithin,
     whose rows PostGIS underestimates, it became a bitmap scan sorting every event in the
     radius, 40 ms against 1 ms on 20 k events) and the window, finds ``offset + limit``
-    events; how far the farthest lies bounds the page (``service.common.nearest``), which
+    events; how far the farthest lies bounds the page (``geo.nearest``), which
     is cut from the events within that bound and the radius, sorted by ``(distance_dm,
     id)``. Events at deleted venues are left out."""
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
@@ -94,25 +96,24 @@ def nearby(
     viewer_id: int,
     position: LatLon,
     radius_m: float,
-    start: datetime,
-    end: datetime,
-    limit: int,
-    offset: int,
-) -> list[dict]:
-    """Events overlapping [start, end) within the radius, nearest first (ties by id:
-    pages of one search never overlap), each with how many of my contacts are going."""
+    window: tuple[datetime, datetime],
+    page: Offset,
+) -> dict:
+    """A page of the events overlapping ``window`` ([start, end)) within the radius,
+    nearest first (ties by id: pages of one search never overlap), each with how many
+    of my contacts are going."""
     params = {
         "lat": position.lat,
         "lon": position.lon,
         "r": radius_m,
-        "start": start,
-        "end": end,
-        "limit": limit,
-        "offset": offset,
+        "start": window[0],
+        "end": window[1],
+        "limit": page.limit,
+        "offset": page.start,
         "viewer": viewer_id,
     }
     rows = nearest_rows(db_session, _nearby_statement, params)
-    return [
+    items = [
         {
             "id": r.id,
             "title": r.title,
@@ -122,9 +123,10 @@ def nearby(
             "ends_at": r.ends_at,
             "location": {"lat": r.lat, "lon": r.lon},
             "venue": venues.view(r, r.venue_id, r.lat, r.lon),
-            "organiser": {"handle": r.handle, "display_name": r.display_name},
+            "organiser": person(r.handle, r.display_name),
             "distance_m": r.distance_dm / 10,
             "contacts_going": r.contacts_going,
         }
         for r in rows
     ]
+    return page.answer(items)

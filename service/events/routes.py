@@ -8,8 +8,8 @@ from service.auth.tokens import current_user, current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import documented, feature_collection, wants_geojson
-from service.common.json_body import as_json
+from service.common.geojson import documented, page_answer
+from service.common.paging import Offset
 from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.events import nearby, service
@@ -28,7 +28,6 @@ from service.idempotency import idempotent
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Events")
 EVENT = f"/<int(max={MAX_ID}):event_id>"
-MAX_OFFSET = 10_000
 
 
 @blp.route("")
@@ -52,24 +51,16 @@ class NearbyEvents(MethodView):
     @ratelimit.nearby
     def get(self, args):
         """Events near a position overlapping a time window, nearest first"""
-        start, end = service.default_window(args.get("from_"), args.get("to"), clock.now())
-        (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
-        cursor.check_range(offset, 0, MAX_OFFSET)
-        items = nearby.nearby(
+        window = service.default_window(args.get("from_"), args.get("to"), clock.now())
+        page = nearby.nearby(
             db_session=db.reader,
             viewer_id=current_user_id(),
             position=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],
-            start=start,
-            end=end,
-            limit=args["limit"],
-            offset=offset,
+            window=window,
+            page=Offset.of(args),
         )
-        more = len(items) == args["limit"]
-        next_cursor = cursor.encode(offset + args["limit"]) if more else None
-        if wants_geojson():
-            return feature_collection(NearbyEventSchema(), items, next_cursor)
-        return as_json({"items": items, "next_cursor": next_cursor}, NearbyEventsPageSchema)
+        return page_answer(page, NearbyEventSchema, NearbyEventsPageSchema)
 
 
 @blp.route(EVENT)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from service.admin import audit
+from service.common.people import person
 from service.errors import DomainError, Forbidden, NotFound
 from service.events import conversion as converted
 from service.events.schemas import MAX_DURATION
@@ -32,7 +33,7 @@ def _view(event: Event, venue: Venue, organiser: User, position: LatLon) -> dict
         "ends_at": event.ends_at,
         "venue": venues.to_dict(venue, position),
         "location": position.as_dict(),
-        "organiser": {"handle": organiser.handle, "display_name": organiser.display_name},
+        "organiser": person(organiser.handle, organiser.display_name),
     }
 
 
@@ -169,8 +170,7 @@ def attendees(
     others = {status: total[status] - named_total[status] for status in total}
     last = page[limit - 1] if len(page) > limit else None
     contacts = [
-        {"user": {"handle": r.handle, "display_name": r.display_name}, "status": r.status}
-        for r in page[:limit]
+        {"user": person(r.handle, r.display_name), "status": r.status} for r in page[:limit]
     ]
     faces.show(
         db_session,
@@ -190,19 +190,19 @@ def conversion(*, db_session: Session, user: User, event_id: int) -> dict:
     figure (nor a difference of two) describing fewer than five people."""
     _own(db_session, user, event_id, "event.conversion")
     rsvps = {"going": set(), "maybe": set(), "not_going": set()}
-    for status, person in db_session.execute(
+    for status, who in db_session.execute(
         select(Rsvp.status, Rsvp.user_id).where(Rsvp.event_id == event_id)
     ):
-        rsvps[status].add(person)
+        rsvps[status].add(who)
     came = set(
         db_session.scalars(select(Checkin.user_id).distinct().where(Checkin.event_id == event_id))
     )
     met = {True: set(), False: set()}
     meetings = {True: set(), False: set()}
-    for meeting_id, person, first in db_session.execute(
+    for meeting_id, who, first in db_session.execute(
         select(Meeting.id, Meeting.user_id, Meeting.first_time).where(Meeting.event_id == event_id)
     ):
-        met[first].add(person)
+        met[first].add(who)
         meetings[first].add(meeting_id)
     people = converted.People(
         rsvps=rsvps,

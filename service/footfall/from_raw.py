@@ -10,7 +10,7 @@ check-in here ever falls in it.
 from sqlalchemy import Date, Integer, and_, cast, extract, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from service.common.plans import custom_plans
+from service.common.plans import planned_per_call
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.rollup import counts_sql
@@ -48,14 +48,10 @@ def _bucket(parts: dict, granularity: str):
     return cast(parts["day"] - parts["weekday"], Date)
 
 
+@planned_per_call
 def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone`` (a cell's
     ``visitors`` capped at ``THRESHOLD``, as the rollup gives it)."""
-    with custom_plans(db_session):
-        return _figures(db_session, venue_id, span)
-
-
-def _figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     counted = _counted(venue_id)
     firsts = (
         select(Checkin.user_id, func.min(Checkin.effective_at).label("first_at"))

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.common.plans import custom_plans
+from service.common.plans import planned_per_call
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.staff import accepted, excluded_visit
@@ -261,14 +261,10 @@ def _visitors(db_session: Session, params: dict, rows: int, unsettled: list):
     return total, {(weekday, hour): visitors for weekday, hour, visitors in found}
 
 
+@planned_per_call
 def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     """Totals, buckets and weekday-hour cells of ``span`` (the venue's own time zone).
     A cell's ``visitors`` is exact below ``THRESHOLD`` and ``THRESHOLD`` from there on."""
-    with custom_plans(db_session):
-        return _figures(db_session, venue_id, span)
-
-
-def _figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     params = span_params(venue_id, span)
     visitors_of_bucket = {"hour": "visits", "day": "day_firsts", "week": "week_firsts"}
     of_bucket = visitors_of_bucket[span.granularity]

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from service.common.plans import planned_per_call
 from service.footfall.figures import Counts, Figures
 from service.footfall.grid import Range, week_start
 from service.footfall.rollup import local_hour
@@ -10,6 +11,7 @@ from service.footfall.staff import excluded_meeting
 from service.models import Meeting
 
 
+@planned_per_call
 def add_meetings(db_session: Session, venue_id: int, span: Range, figures: Figures) -> None:
     """Count each meeting held here in the range once (it has a row per person), in the
     total and in its bucket, and note who met (to keep a count of fewer than five people

@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.admin import audit
-from service.common.plans import custom_plans
 from service.errors import DomainError
 from service.footfall import fold, from_raw, from_rollup
 from service.footfall.figures import report
@@ -48,8 +47,7 @@ def stats(
     if source is from_rollup:
         fold.catch_up(db_session, venue_id=venue.id)  # what the worker has not yet
     figures = source.figures(reader, venue.id, span)
-    with custom_plans(reader):
-        add_meetings(reader, venue.id, span, figures)
+    add_meetings(reader, venue.id, span, figures)
     if venues.acting_as_admin(user, venue):
         audit.record(
             db_session,

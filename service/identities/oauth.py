@@ -205,6 +205,17 @@ def receive(*, db_session: Session, client: Client, args: dict) -> OAuthState:
     return row
 
 
+def signed_in(network: str, row: OAuthState) -> dict:
+    """What the callback answers: who signed in, and how to finish verifying."""
+    return {
+        "network": network,
+        "handle": row.handle,
+        "state": row.state,
+        "completion": row.completion,
+        "next": f"POST /api/v1/me/identities/{network}/verify with state and completion",
+    }
+
+
 def _exchange(client: Client, row: OAuthState, code: str) -> dict:
     """Code → token → the provider's user endpoint, as JSON."""
     name = NAMES[client.network]

@@ -74,23 +74,14 @@ class VerifyIdentity(MethodView):
     @ratelimit.identity_checks
     def post(self, payload, network):
         """Verify my claim: the code in my public profile, or a finished OAuth sign-in"""
-        payload = payload or {}
-        if payload.get("state") or payload.get("completion"):
-            identity = service.verify_by_oauth(
-                db_session=db.session,
-                user=current_user(),
-                network=network,
-                state=payload.get("state", ""),
-                completion=payload.get("completion", ""),
-            )
-        else:
-            identity = service.verify_by_proof(
-                db_session=db.session,
-                user=current_user(),
-                network=network,
-                endpoints=Endpoints.from_config(current_app.config),
-                limits=FetchLimits.from_config(current_app.config),
-            )
+        identity = service.verify(
+            db_session=db.session,
+            user=current_user(),
+            network=network,
+            endpoints=Endpoints.from_config(current_app.config),
+            limits=FetchLimits.from_config(current_app.config),
+            **(payload or {}),
+        )
         db.session.commit()
         return service.view(identity)
 
@@ -126,17 +117,15 @@ class Callback(MethodView):
             args=args,
         )
         db.session.commit()
-        answer = {
-            "network": network,
-            "handle": row.handle,
-            "state": row.state,
-            "completion": row.completion,
-            "next": f"POST /api/v1/me/identities/{network}/verify with state and completion",
-        }
-        done = current_app.config["OAUTH_DONE_URL"]
-        if done:  # in the fragment: it never reaches a server log or a Referer
-            return redirect(f"{done}#{urlencode(answer)}")
-        return answer
+        return _to_browser(oauth.signed_in(network, row))
+
+
+def _to_browser(answer: dict):
+    """To ``OAUTH_DONE_URL`` with the answer's fields when one is set, else the JSON."""
+    done = current_app.config["OAUTH_DONE_URL"]
+    if done:  # in the fragment: it never reaches a server log or a Referer
+        return redirect(f"{done}#{urlencode(answer)}")
+    return answer
 
 
 def _callback_url(network: str) -> str:

@@ -75,6 +75,27 @@ def _verified_owner(db_session: Session, network: str, handle: str) -> int | Non
     )
 
 
+def verify(
+    *,
+    db_session: Session,
+    user: User,
+    network: str,
+    endpoints: proofs.Endpoints,
+    limits: FetchLimits,
+    state: str = "",
+    completion: str = "",
+) -> Identity:
+    """Verify my claim: a finished OAuth sign-in when ``state`` or ``completion`` is
+    given, else the code in my public profile."""
+    if state or completion:
+        return verify_by_oauth(
+            db_session=db_session, user=user, network=network, state=state, completion=completion
+        )
+    return verify_by_proof(
+        db_session=db_session, user=user, network=network, endpoints=endpoints, limits=limits
+    )
+
+
 def verify_by_proof(
     *,
     db_session: Session,

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service.common.people import person
 from service.identities import faces
 from service.models import Meeting, User, Venue
 from service.venues.service import to_dict as venue_dict
@@ -37,7 +38,7 @@ def list_mine(
     items = [
         {
             "id": r.Meeting.id,
-            "user": {"handle": r.handle, "display_name": r.display_name},
+            "user": person(r.handle, r.display_name),
             "venue": venue_dict(r.Venue, LatLon(r.vlat, r.vlon)),
             "met_at": r.Meeting.met_at,
             "local_day": r.Meeting.local_day,

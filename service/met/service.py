@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from service.common.people import person
 from service.identities import faces
 from service.models import Identity, Meeting, Relationship, User
 
@@ -92,8 +93,7 @@ def list_met(
     page = rows[:limit]
     items = [
         {
-            "handle": r.handle,
-            "display_name": r.display_name,
+            **person(r.handle, r.display_name),
             "contact": r.contact,
             "first_met_at": r.first_met_at,
             "last_met_at": r.last_met_at,

@@ -24,6 +24,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A check constraint's text: ``column IN ('a', 'b')``, from the tuple that declares
+    the values (which hold no quotes)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
 def created_at_column() -> Mapped[datetime]:
     """A ``created_at timestamptz`` set by the database."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, GeogPoint, created_at_column
+from service.models.base import Base, GeogPoint, created_at_column, one_of
 
 RSVP_STATUSES = ("going", "maybe", "not_going")
 
@@ -55,7 +55,7 @@ class Rsvp(Base):
 
     __tablename__ = "event_rsvps"
     __table_args__ = (
-        CheckConstraint("status IN ('going', 'maybe', 'not_going')", name="status"),
+        CheckConstraint(one_of("status", RSVP_STATUSES), name="status"),
         Index("ix_event_rsvps_user", "user_id"),
     )
 

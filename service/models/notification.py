@@ -25,16 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, created_at_column
+from service.models.base import Base, created_at_column, one_of
+from service.notifications.kinds import KINDS
 
-KINDS = (
-    "nearby",
-    "meeting",
-    "badge",
-    "mayorship_gained",
-    "mayorship_lost",
-    "staff_invitation",
-)
 PLATFORMS = ("ios", "android", "web")
 PUSH_STATES = ("pending", "sent", "failed")
 
@@ -48,12 +41,7 @@ class Notification(Base):
         # the 6-hour cooldown per (sender, receiver), and deleting a sender's account
         Index("ix_notifications_actor_user_created", "actor_id", "user_id", "created_at"),
         Index("ix_notifications_unread", "user_id", "id", postgresql_where=text("read_at IS NULL")),
-        CheckConstraint(
-            "kind IN ('nearby', 'meeting', 'badge', 'mayorship_gained', 'mayorship_lost', "
-            "'staff_invitation', 'plan_watch', 'plan_safety', 'plan_watching', "
-            "'plan_arrived', 'plan_ok', 'plan_cancelled', 'plan_missed')",
-            name="kind",
-        ),
+        CheckConstraint(one_of("kind", KINDS), name="kind"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -94,7 +82,7 @@ class Device(Base):
     __table_args__ = (
         Index("uq_devices_token", "token", unique=True),
         Index("ix_devices_user", "user_id"),
-        CheckConstraint("platform IN ('ios', 'android', 'web')", name="platform"),
+        CheckConstraint(one_of("platform", PLATFORMS), name="platform"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -121,7 +109,7 @@ class PushDelivery(Base):
             "next_attempt_at",
             postgresql_where=text("state = 'pending'"),
         ),
-        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+        CheckConstraint(one_of("state", PUSH_STATES), name="state"),
     )
 
     user_id: Mapped[int] = mapped_column(

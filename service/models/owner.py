@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, created_at_column
+from service.models.base import Base, created_at_column, one_of
 
 CLAIM_STATES = ("pending", "approved", "rejected")
 
@@ -36,7 +36,7 @@ class VenueClaim(Base):
         Index("ix_venue_claims_status_created", "status", "created_at"),
         Index("ix_venue_claims_user", "user_id"),
         Index("ix_venue_claims_decided_by", "decided_by"),
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        CheckConstraint(one_of("status", CLAIM_STATES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

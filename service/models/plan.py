@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, created_at_column
+from service.models.base import Base, created_at_column, one_of
 
 OUTCOMES = ("ok", "cancelled", "arrived", "missed", "unwatched")
 
@@ -41,10 +41,7 @@ class Plan(Base):
             "with_id <> user_id AND safety_id <> user_id AND safety_id <> with_id",
             name="three_people",
         ),
-        CheckConstraint(
-            "outcome IS NULL OR outcome IN ('ok', 'cancelled', 'arrived', 'missed', 'unwatched')",
-            name="outcome",
-        ),
+        CheckConstraint(f"outcome IS NULL OR {one_of('outcome', OUTCOMES)}", name="outcome"),
         CheckConstraint("(closed_at IS NULL) = (outcome IS NULL)", name="closed"),
     )
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, created_at_column
+from service.models.base import Base, created_at_column, one_of
 
 LOCATION_SHARING = ("off", "approximate", "exact")
 
@@ -30,9 +30,7 @@ class User(Base):
         Index("uq_users_handle", text("lower(handle)"), unique=True),
         Index("uq_users_email", text("lower(email)"), unique=True),
         Index("ix_users_points", text("points DESC"), "id"),
-        CheckConstraint(
-            "location_sharing IN ('off', 'approximate', 'exact')", name="location_sharing"
-        ),
+        CheckConstraint(one_of("location_sharing", LOCATION_SHARING), name="location_sharing"),
         CheckConstraint("nearby_radius_m BETWEEN 100 AND 5000", name="nearby_radius"),
         CheckConstraint("nearby_daily_cap BETWEEN 0 AND 100", name="nearby_daily_cap"),
         CheckConstraint(

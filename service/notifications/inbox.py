@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from service.common import cursor
 from service.identities import faces
 from service.models import Notification
 
@@ -44,10 +45,11 @@ def with_faces(db_session: Session, rows) -> list[dict]:
     return shown
 
 
-def list_mine(
+def page(
     *, db_session: Session, user_id: int, limit: int, before: int | None, unread_only: bool
-) -> tuple[list[dict], int | None]:
-    """A page of my notifications, newest first (keyset on id); the last id if more."""
+) -> dict:
+    """A page of my notifications, newest first (keyset on id), its ``next_cursor`` and
+    how many of mine are unread in all."""
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)
@@ -60,8 +62,11 @@ def list_mine(
         query = query.where(Notification.id < before)
     rows = db_session.scalars(query).all()
     more = len(rows) > limit
-    shown = with_faces(db_session, rows[:limit])
-    return shown, (rows[limit - 1].id if more else None)
+    return {
+        "items": with_faces(db_session, rows[:limit]),
+        "next_cursor": cursor.encode(rows[limit - 1].id) if more else None,
+        "unread_count": unread_count(db_session=db_session, user_id=user_id),
+    }
 
 
 def unread_count(*, db_session: Session, user_id: int) -> int:

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass, field
 
-# pushed at high priority (where the gateway supports it) and even in quiet hours
-URGENT_KINDS = frozenset({"plan_missed"})
+from service.notifications import kinds
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Draft:
     @property
     def urgent(self) -> bool:
         """A safety alert: never held back by quiet hours."""
-        return self.kind in URGENT_KINDS
+        return self.kind in kinds.URGENT_KINDS
 
 
 def distance_text(rounded_m: int, step_m: int) -> str:
@@ -48,7 +47,7 @@ def nearby(
     where = f"at {venue['name']}" if venue is not None else "nearby"
     return Draft(
         user_id=receiver_id,
-        kind="nearby",
+        kind=kinds.NEARBY,
         actor_id=sender_id,
         message=f"{name} is {where}, {distance_text(distance_m, step_m)} from you",
         data={
@@ -70,7 +69,7 @@ def meeting(
         text += " — your first time in person!"
     return Draft(
         user_id=user_id,
-        kind="meeting",
+        kind=kinds.MEETING,
         actor_id=other_id,
         message=text,
         data={"user": other, "venue": venue, "meeting_id": meeting_id, "first_time": first_time},
@@ -82,7 +81,7 @@ def badge(*, user_id: int, badge: dict) -> Draft:
     level = f" (level {badge['level']})" if badge["level"] > 1 else ""
     return Draft(
         user_id=user_id,
-        kind="badge",
+        kind=kinds.BADGE,
         message=f"You earned the {badge['name']} badge{level}",
         data={"badge": badge},
     )
@@ -93,13 +92,13 @@ def mayorship(*, user_id: int, venue: dict, gained: bool) -> Draft:
     if gained:
         return Draft(
             user_id=user_id,
-            kind="mayorship_gained",
+            kind=kinds.MAYORSHIP_GAINED,
             message=f"You are now the mayor of {venue['name']}",
             data={"venue": venue},
         )
     return Draft(
         user_id=user_id,
-        kind="mayorship_lost",
+        kind=kinds.MAYORSHIP_LOST,
         message=f"You are no longer the mayor of {venue['name']}",
         data={"venue": venue},
     )
@@ -109,7 +108,7 @@ def staff_invitation(*, user_id: int, venue: dict, invitation_id: int) -> Draft:
     """The owner of a venue asks me to be listed as its staff (my consent is needed)."""
     return Draft(
         user_id=user_id,
-        kind="staff_invitation",
+        kind=kinds.STAFF_INVITATION,
         message=f"{venue['name']} invites you to be listed as its staff",
         data={"venue": venue, "invitation_id": invitation_id},
     )

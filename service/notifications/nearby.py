@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.privacy import APPROXIMATE_ROUNDING_M, EXACT_ROUNDING_M, round_distance
+from service.common.people import person
 from service.common.plans import custom_plans
 from service.models import Checkin, NearbyQuota, Notification, Relationship, User, Venue
-from service.notifications import messages, outbox
+from service.notifications import kinds, messages, outbox
 from service.notifications.quiet import local_day
 from service.presence import shaping, visibility
 
@@ -70,7 +71,7 @@ def _candidates_statement():
     cooling = exists().where(
         Notification.actor_id == sender,
         Notification.user_id == Relationship.other_id,
-        Notification.kind == "nearby",
+        Notification.kind == kinds.NEARBY,
         Notification.created_at > bindparam("cooldown_since", type_=DateTime(timezone=True)),
     )
     return (
@@ -173,14 +174,14 @@ def fan_out(
         if exact
         else None
     )
-    person = shaping.person(sender.handle, sender.display_name)
+    who = person(sender.handle, sender.display_name)
     for row in rows:
         if row.other_id in granted:
             outbox.queue(
                 db_session,
                 messages.nearby(
                     receiver_id=row.other_id,
-                    sender=person,
+                    sender=who,
                     sender_id=sender.id,
                     venue=venue_view,
                     location=shown.as_dict(),

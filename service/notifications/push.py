@@ -30,7 +30,7 @@ from service import clock
 from service.footfall import fold as footfall
 from service.models import Device, Notification, PushDelivery
 from service.notifications.inbox import with_faces
-from service.notifications.messages import URGENT_KINDS
+from service.notifications.kinds import URGENT_KINDS
 from service.notifications.outbox import PUSH_CHANNEL
 from service.ops import metrics
 from service.plans import deadlines

@@ -32,20 +32,13 @@ class MyNotifications(MethodView):
     @blp.response(200, NotificationPageSchema)
     def get(self, args):
         """My notifications, newest first"""
-        before = cursor.decode_id(args.get("cursor"))
-        user_id = current_user_id()
-        items, last = inbox.list_mine(
+        return inbox.page(
             db_session=db.session,
-            user_id=user_id,
+            user_id=current_user_id(),
             limit=args["limit"],
-            before=before,
+            before=cursor.decode_id(args.get("cursor")),
             unread_only=args["unread_only"],
         )
-        return {
-            "items": items,
-            "next_cursor": cursor.encode(last) if last else None,
-            "unread_count": inbox.unread_count(db_session=db.session, user_id=user_id),
-        }
 
 
 @blp.route("/read")
@@ -103,8 +96,13 @@ class NotificationStream(MethodView):
             expires_at=float(get_jwt()["exp"]),
             heartbeat_s=current_app.config["STREAM_HEARTBEAT_S"],
         )
-        return Response(
-            body,
-            mimetype="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return _event_stream(body)
+
+
+def _event_stream(body) -> Response:
+    """Server-Sent Events, sent as they come (no cache, no proxy buffering)."""
+    return Response(
+        body,
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

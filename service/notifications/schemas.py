@@ -3,7 +3,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema, object_id
-from service.models.notification import KINDS
+from service.notifications.kinds import KINDS
 
 MAX_IDS = 1000
 

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
+from service.common.people import person
 from service.footfall.rollup import counts
 from service.models import Checkin, Plan, User, Venue
 from service.notifications import outbox
 from service.plans import messages, views
-from service.presence import shaping
 
 EARLY = timedelta(minutes=30)
 REACH_M = 75.0
@@ -44,7 +44,7 @@ def record(*, db_session: Session, user: User, checkin: Checkin) -> int:
     ).all()
     watched = [row.id for row in arrived if row.accepted_at is not None]
     if watched:
-        author = shaping.person(user.handle, user.display_name)
+        author = person(user.handle, user.display_name)
         found = views.rows(db_session, Plan.user_id == user.id, Plan.id.in_(watched))
         for row, shown in zip(found, views.for_author(db_session, found), strict=True):
             outbox.queue(

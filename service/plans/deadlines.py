@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service.common.people import person
 from service.models import Plan, User, Venue
 from service.notifications import outbox
 from service.plans import messages, views
@@ -61,7 +62,7 @@ def _alert(db_session: Session, plan: Plan, now: datetime) -> None:
         db_session,
         messages.missed(
             plan=shown,
-            author=shaping.person(found[0].author_handle, found[0].author_name),
+            author=person(found[0].author_handle, found[0].author_name),
             author_id=plan.user_id,
             safety_id=plan.safety_id,
             last_seen=_last_seen(db_session, plan.user_id),

@@ -3,6 +3,8 @@ met learns only that there is a safety contact, never who; nobody else learns an
 
 from datetime import datetime
 
+from service.common.people import person
+from service.notifications import kinds
 from service.notifications.messages import Draft
 
 
@@ -14,7 +16,7 @@ def watch(*, plan: dict, author: dict, author_id: int, safety_id: int) -> Draft:
     """To the safety contact: who I meet, where, when; please watch."""
     return Draft(
         user_id=safety_id,
-        kind="plan_watch",
+        kind=kinds.PLAN_WATCH,
         actor_id=author_id,
         message=(
             f"{author['display_name']} meets {plan['with']['display_name']} at "
@@ -29,7 +31,7 @@ def has_safety_contact(*, plan: dict, author: dict, author_id: int, with_id: int
     """To the person met: there is a safety contact (never who)."""
     return Draft(
         user_id=with_id,
-        kind="plan_safety",
+        kind=kinds.PLAN_SAFETY,
         actor_id=author_id,
         message=(
             f"{author['display_name']} has a safety contact for meeting you at "
@@ -43,7 +45,7 @@ def watching(*, plan: dict, safety: dict, safety_id: int, author_id: int) -> Dra
     """To me: my safety contact accepted to watch."""
     return Draft(
         user_id=author_id,
-        kind="plan_watching",
+        kind=kinds.PLAN_WATCHING,
         actor_id=safety_id,
         message=f"{safety['display_name']} is watching your meeting at {plan['venue']['name']}",
         data={"plan_id": plan["id"], "user": safety},
@@ -54,7 +56,7 @@ def arrived(*, plan: dict, author: dict, author_id: int, safety_id: int, at: dat
     """To the watcher: I checked in where the plan said."""
     return Draft(
         user_id=safety_id,
-        kind="plan_arrived",
+        kind=kinds.PLAN_ARRIVED,
         actor_id=author_id,
         message=f"{author['display_name']} arrived at {plan['venue']['name']}",
         data={"plan_id": plan["id"], "user": author, "arrived_at": at, **_details(plan)},
@@ -65,7 +67,7 @@ def all_good(*, plan: dict, author: dict, author_id: int, safety_id: int) -> Dra
     """To the watcher: I said all is well; the plan is closed."""
     return Draft(
         user_id=safety_id,
-        kind="plan_ok",
+        kind=kinds.PLAN_OK,
         actor_id=author_id,
         message=(
             f"{author['display_name']} says all is well after meeting "
@@ -79,7 +81,7 @@ def cancelled(*, plan: dict, author: dict, author_id: int, safety_id: int) -> Dr
     """To the safety contact: nothing to watch any more."""
     return Draft(
         user_id=safety_id,
-        kind="plan_cancelled",
+        kind=kinds.PLAN_CANCELLED,
         actor_id=author_id,
         message=f"{author['display_name']} cancelled the meeting at {plan['venue']['name']}",
         data={"plan_id": plan["id"], "user": author},
@@ -94,7 +96,7 @@ def missed(
     again = " (second alert)" if alert > 1 else ""
     return Draft(
         user_id=safety_id,
-        kind="plan_missed",
+        kind=kinds.PLAN_MISSED,
         actor_id=author_id,
         message=(
             f"{author['display_name']} has not checked in at {plan['venue']['name']} nor said "
@@ -116,7 +118,7 @@ def _details(plan: dict) -> dict:
     someone who may not be their contact)."""
     met = plan["with"]
     return {
-        "with": {"handle": met["handle"], "display_name": met["display_name"]},
+        "with": person(met["handle"], met["display_name"]),
         "venue": plan["venue"],
         "at": plan["at"],
         "check_by": plan["check_by"],

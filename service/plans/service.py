@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.common.people import person
 from service.errors import Conflict, DomainError, NotFound
 from service.models import Plan, User
 from service.notifications import outbox
 from service.plans import messages, views
-from service.presence import shaping, visibility
+from service.presence import visibility
 from service.users.service import get_by_handle
 from service.venues import service as venues
 
@@ -37,16 +38,16 @@ def _contact(db_session: Session, user: User, handle: str, field: str) -> User:
     """A mutual contact of ``user`` by handle; 422 otherwise (unknown or not a contact
     alike: handles are public, but a plan only ever involves contacts)."""
     try:
-        person = get_by_handle(db_session=db_session, handle=handle)
+        contact = get_by_handle(db_session=db_session, handle=handle)
     except NotFound:
-        person = None
+        contact = None
     if (
-        person is None
-        or person.id == user.id
-        or not visibility.is_contact(db_session, user.id, person.id)
+        contact is None
+        or contact.id == user.id
+        or not visibility.is_contact(db_session, user.id, contact.id)
     ):
         raise _invalid(field, f"{handle} is not one of your contacts (you follow each other).")
-    return person
+    return contact
 
 
 def _check_times(at: datetime, check_by: datetime, now: datetime) -> None:
@@ -107,7 +108,7 @@ def create(
     db_session.add(plan)
     db_session.flush()
     shown = views.author_view(db_session, user.id, plan.id)
-    author = shaping.person(user.handle, user.display_name)
+    author = person(user.handle, user.display_name)
     outbox.queue(
         db_session,
         messages.watch(plan=shown, author=author, author_id=user.id, safety_id=safety.id),
@@ -155,7 +156,7 @@ def _tell_watcher(db_session: Session, user: User, plan: Plan, shown: dict, draf
     """``draft`` of the plan as ``shown`` to its author, for the watcher if they accepted."""
     if plan.accepted_at is None:
         return  # they never agreed to watch
-    author = shaping.person(user.handle, user.display_name)
+    author = person(user.handle, user.display_name)
     outbox.queue(
         db_session, draft(plan=shown, author=author, author_id=user.id, safety_id=plan.safety_id)
     )
@@ -203,7 +204,7 @@ def accept(*, db_session: Session, user: User, plan_id: int) -> dict:
             db_session,
             messages.watching(
                 plan=shown,
-                safety=shaping.person(user.handle, user.display_name),
+                safety=person(user.handle, user.display_name),
                 safety_id=user.id,
                 author_id=plan.user_id,
             ),

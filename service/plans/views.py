@@ -4,9 +4,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from geo import sql as geosql
+from service.common.people import person
 from service.identities import faces
 from service.models import Plan, User, Venue
-from service.presence import shaping
 
 _WITH, _SAFETY, _AUTHOR = aliased(User), aliased(User), aliased(User)
 
@@ -87,7 +87,7 @@ def _shown(db_session: Session, found: list, viewer_id: int, sees: dict) -> list
         item = _state(row.Plan)
         item["venue"] = _venue(row)
         for key, (id_column, handle, name) in sees.items():
-            item[key] = shaping.person(getattr(row, handle), getattr(row, name))
+            item[key] = person(getattr(row, handle), getattr(row, name))
             people.append((getattr(row.Plan, id_column), item[key]))
         shown.append(item)
     faces.show(db_session, viewer_id=viewer_id, people=people)

@@ -8,8 +8,8 @@ from service.auth.tokens import current_user_id
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import documented, feature_collection, wants_geojson
-from service.common.json_body import as_json
+from service.common.geojson import documented, page_answer
+from service.common.paging import sliced
 from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.presence import service
@@ -24,15 +24,6 @@ from service.presence.schemas import (
 from service.venues import service as venues
 
 blp = Blueprint("presence", __name__, url_prefix="/api/v1", description="Contacts nearby")
-
-
-def _page(items: list, args: dict) -> dict:
-    """Slice an already bounded, ordered list by an offset cursor."""
-    (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
-    cursor.check_range(offset, 0, len(items))
-    page = items[offset : offset + args["limit"]]
-    more = offset + args["limit"] < len(items)
-    return {"items": page, "next_cursor": cursor.encode(offset + args["limit"]) if more else None}
 
 
 @blp.route("/feed")
@@ -70,10 +61,7 @@ class NearbyContacts(MethodView):
             radius_m=args["radius_m"],
             now=clock.now(),
         )
-        page = _page(items, args)
-        if wants_geojson():
-            return feature_collection(NearbyContactSchema(), page["items"], page["next_cursor"])
-        return as_json(page, NearbyContactsPageSchema)
+        return page_answer(sliced(items, args), NearbyContactSchema, NearbyContactsPageSchema)
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/here")
@@ -88,4 +76,4 @@ class Here(MethodView):
         items = service.here(
             db_session=db.session, viewer_id=current_user_id(), venue_id=venue_id, now=clock.now()
         )
-        return _page(items, args)
+        return sliced(items, args)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service.common.people import person
 from service.identities import faces
 from service.models import Checkin, Relationship, User, Venue
 from service.presence import shaping, visibility
@@ -110,7 +111,7 @@ def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -
     ).all()
     people = [
         {
-            "user": shaping.person(r.handle, r.display_name),
+            "user": person(r.handle, r.display_name),
             "checked_in_at": r.effective_at,
             "checkin_id": r.id,
         }
@@ -188,7 +189,7 @@ def nearby_contacts(
             continue
         found.append(
             {
-                "user": shaping.person(row.handle, row.display_name),
+                "user": person(row.handle, row.display_name),
                 "sharing": row.location_sharing,
                 "venue": venue_view(row, row.venue_id, position.lat, position.lon)
                 if row.location_sharing == "exact"

@@ -11,6 +11,7 @@ from flask import current_app
 
 from geo import geodesic, privacy
 from geo.coords import LatLon
+from service.common.people import person
 
 
 @lru_cache(maxsize=65536)
@@ -30,11 +31,6 @@ def shown_distance(sharing: str, here: LatLon, shown: LatLon) -> tuple[float, in
     distance = geodesic.distance_m(here, shown)
     step = privacy.APPROXIMATE_ROUNDING_M if sharing == "approximate" else privacy.EXACT_ROUNDING_M
     return distance, privacy.round_distance(distance, step)
-
-
-def person(handle: str, display_name: str) -> dict:
-    """Who, never where."""
-    return {"handle": handle, "display_name": display_name}
 
 
 def checkin_view(

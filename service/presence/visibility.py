@@ -56,10 +56,3 @@ def visible_checkins(viewer_id: int, *columns):
 def is_contact(db_session: Session, viewer_id: int, other_id: int) -> bool:
     """True when the two follow each other."""
     return bool(db_session.scalar(select(Relationship.mutual).where(mutual(viewer_id, other_id))))
-
-
-def sees_whereabouts(db_session: Session, viewer_id: int, person: User) -> bool:
-    """The viewer may see where ``person`` is: themself, or a contact who shares."""
-    if person.id == viewer_id:
-        return True
-    return person.location_sharing != SHARING_OFF and is_contact(db_session, viewer_id, person.id)

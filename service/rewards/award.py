@@ -139,13 +139,8 @@ def visit(
     the check-in, a first visit, an event, a streak, a mayorship). ``around``: the
     user's check-ins around it, when already read; ``mayor``: the venue's mayor row (None:
     it has none)."""
-    db_session, user, checkin, venue = (
-        arrival.db_session,
-        arrival.user,
-        arrival.checkin,
-        arrival.venue,
-    )
-    ledger, policy, now = arrival.ledger, arrival.policy, arrival.ledger.now
+    db_session, user, checkin, venue, ledger, policy = arrival.parts()
+    now = ledger.now
     done = Visit(facts={Fact.CHECKIN})
     ledger.add("checkin", policy.checkin)
     settling = mayor is not None and mayor.expires_at <= now

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from service.common.people import person
 from service.meetings.detect import Met
 from service.models import Checkin, PointsEntry, User, Venue, VenueMayor
 from service.presence import seen
@@ -66,6 +67,10 @@ class Arrival:
     ledger: Ledger
     policy: PointsPolicy
 
+    def parts(self) -> tuple[Session, User, Checkin, Venue, Ledger, PointsPolicy]:
+        """Every field, in order, to unpack in one line (``astuple`` would copy them)."""
+        return self.db_session, self.user, self.checkin, self.venue, self.ledger, self.policy
+
 
 @dataclass
 class Rewards:
@@ -91,7 +96,7 @@ def credit_meeting(db_session: Session, ledger: Ledger, met: Met, policy: Points
         "first_time": met.first,
         "replaces_first_meeting_id": met.moved_from,
         "points": points,
-        "user": {"handle": met.handle, "display_name": met.display_name},
+        "user": person(met.handle, met.display_name),
         "user_id": met.other_id,
     }
 
@@ -109,13 +114,8 @@ def reward(
     to write with the rest of the user's row (``write``). What the caller already read
     saves round trips: ``have`` (the person's badges), ``around`` (their check-ins around
     this one); ``mayor``: the venue's mayor row (None: it has none)."""
-    db_session, user, checkin, venue = (
-        arrival.db_session,
-        arrival.user,
-        arrival.checkin,
-        arrival.venue,
-    )
-    ledger, policy, now = arrival.ledger, arrival.policy, arrival.ledger.now
+    db_session, user, checkin, venue, ledger, policy = arrival.parts()
+    now = ledger.now
     if have is None:
         have = badges.held(db_session, user.id)
     done = award.visit(arrival, around=around, mayor=mayor)

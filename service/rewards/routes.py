@@ -4,9 +4,9 @@ from flask.views import MethodView
 
 from service import clock
 from service.auth.tokens import current_user_id
-from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
+from service.common.paging import Offset, sliced
 from service.common.schemas import MAX_ID, PageQuerySchema
 from service.database import db
 from service.rewards import service
@@ -22,8 +22,7 @@ from service.users.service import get_by_handle
 from service.venues import service as venues
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Badges and mayors")
-MAX_RANK = 10_000
-MAX_BADGES = 10_000
+MAX_BADGES = 10_000  # a person holds at most a few hundred badge levels: read whole
 
 
 @blp.route("/badges")
@@ -35,18 +34,6 @@ class Badges(MethodView):
         return {"items": service.catalogue(), "next_cursor": None}
 
 
-def _badge_page(items: list[dict], args: dict) -> dict:
-    """``limit`` badges after the cursor's position (a person holds at most a few hundred
-    badge levels: read whole, handed out a page at a time)."""
-    (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
-    cursor.check_range(offset, 0, MAX_BADGES)
-    end = offset + args["limit"]
-    return {
-        "items": items[offset:end],
-        "next_cursor": cursor.encode(end) if end < len(items) else None,
-    }
-
-
 @blp.route("/me/badges")
 class MyBadges(MethodView):
     @authenticated(blp)
@@ -55,7 +42,7 @@ class MyBadges(MethodView):
     def get(self, args):
         """My badges and the check-ins that unlocked them"""
         items = service.badges_of(db_session=db.session, user_id=current_user_id(), own=True)
-        return _badge_page(items, args)
+        return sliced(items, args, MAX_BADGES)
 
 
 @blp.route("/users/<string:handle>/badges")
@@ -70,7 +57,7 @@ class UserBadges(MethodView):
         items = profile.public_badges(
             db_session=db.session, viewer_id=current_user_id(), user=user, now=clock.now()
         )
-        return _badge_page(items, args)
+        return sliced(items, args, MAX_BADGES)
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/mayor")
@@ -93,21 +80,11 @@ class Leaderboard(MethodView):
     @blp.response(200, LeaderboardSchema)
     def get(self, args):
         """Points leaderboard: everyone or me and my contacts, all time or the last 7 days"""
-        (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
-        cursor.check_range(offset, 0, MAX_RANK)
-        items = service.leaderboard(
+        return service.leaderboard(
             db_session=db.session,
             viewer_id=current_user_id(),
             scope=args["scope"],
             period=args["period"],
             now=clock.now(),
-            limit=args["limit"],
-            offset=offset,
+            page=Offset.of(args, service.MAX_RANK),
         )
-        more = len(items) == args["limit"] and offset + args["limit"] < MAX_RANK
-        return {
-            "scope": args["scope"],
-            "period": args["period"],
-            "items": items,
-            "next_cursor": cursor.encode(offset + args["limit"]) if more else None,
-        }

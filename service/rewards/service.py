@@ -6,6 +6,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.common.paging import Offset
+from service.common.people import person
 from service.contacts.pairs import mutual_contact_ids
 from service.models import PointsEntry, User, UserBadge, Venue, VenueMayor
 from service.presence import visibility
@@ -14,6 +16,7 @@ from service.rewards.catalogue import BY_KEY, CATALOGUE
 from service.rewards.rules import RULES
 
 WEEK = timedelta(days=7)
+MAX_RANK = 10_000  # the leaderboard is not paged deeper
 
 
 def catalogue() -> list[dict]:
@@ -91,19 +94,16 @@ def mayor_of(
             "days": None,
             "since": None,
         }
-    person = db_session.get(User, mayor_id)
-    own = person.id == viewer_id
+    mayor = db_session.get(User, mayor_id)
+    own = mayor.id == viewer_id
     # naming the mayor names a place they go: only to contacts who see their venues
     visible = own or (
-        person.location_sharing == "exact"
-        and visibility.is_contact(db_session, viewer_id, person.id)
+        mayor.location_sharing == "exact" and visibility.is_contact(db_session, viewer_id, mayor.id)
     )
     return {
         "venue_id": venue_id,
         "has_mayor": True,
-        "mayor": {"handle": person.handle, "display_name": person.display_name}
-        if visible
-        else None,
+        "mayor": person(mayor.handle, mayor.display_name) if visible else None,
         "days": days if visible else None,
         # the day, not the second (the instant would date the check-in that won it)
         "since": (since if own else _day(since)) if visible else None,
@@ -117,10 +117,10 @@ def leaderboard(
     scope: str,
     period: str,
     now: datetime,
-    limit: int,
-    offset: int,
-) -> list[dict]:
-    """Users ranked by points (all time, or the rolling last 7 days)."""
+    page: Offset,
+) -> dict:
+    """A page of the users ranked by points (all time, or the rolling last 7 days), at
+    most ``MAX_RANK`` deep."""
     members = None
     if scope == "contacts":
         members = [viewer_id, *mutual_contact_ids(db_session, viewer_id)]
@@ -146,12 +146,14 @@ def leaderboard(
             .join(sub, sub.c.user_id == User.id)
             .order_by(sub.c.points.desc(), User.id)
         )
-    rows = db_session.execute(query.limit(limit).offset(offset)).all()
-    return [
+    rows = db_session.execute(query.limit(page.limit).offset(page.start)).all()
+    items = [
         {
-            "rank": offset + index + 1,
-            "user": {"handle": r.handle, "display_name": r.display_name},
+            "rank": page.start + index + 1,
+            "user": person(r.handle, r.display_name),
             "points": int(r.points),
         }
         for index, r in enumerate(rows)
     ]
+    more = len(items) == page.limit and page.end < MAX_RANK
+    return {"scope": scope, "period": period, **page.answer(items, more)}

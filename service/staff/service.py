@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.admin import audit
+from service.common.people import person
 from service.errors import Conflict, NotFound
 from service.models import User, Venue, VenueStaff
 from service.notifications import messages, outbox
@@ -32,8 +33,7 @@ def list_staff(*, db_session: Session, user: User, venue_id: int) -> list[dict]:
     )
     return [
         {
-            "handle": r.handle,
-            "display_name": r.display_name,
+            **person(r.handle, r.display_name),
             "status": r.status,
             "accepted_at": r.accepted_at,
         }
@@ -57,30 +57,30 @@ def invite(*, db_session: Session, user: User, venue_id: int, handle: str) -> tu
     """Invite ``handle`` to be staff; ``(person, newly invited)``. Nothing changes for
     anyone until they accept; someone who declined is not asked again."""
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
-    person = get_by_handle(db_session=db_session, handle=handle)
+    invited = get_by_handle(db_session=db_session, handle=handle)
     row = db_session.execute(
         insert(VenueStaff)
-        .values(venue_id=venue.id, user_id=person.id, invited_at=clock.now())
+        .values(venue_id=venue.id, user_id=invited.id, invited_at=clock.now())
         .on_conflict_do_nothing()
         .returning(VenueStaff.id)
     ).first()
     if row is not None:
-        _audit(db_session, user, venue, "staff.invite", person.handle)
+        _audit(db_session, user, venue, "staff.invite", invited.handle)
         shown = {"id": venue.id, "name": venue.name}
         outbox.queue(
             db_session,
-            messages.staff_invitation(user_id=person.id, venue=shown, invitation_id=row.id),
+            messages.staff_invitation(user_id=invited.id, venue=shown, invitation_id=row.id),
         )
     current = db_session.scalar(
-        select(VenueStaff).where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
+        select(VenueStaff).where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == invited.id)
     )
     if current.status == "declined":
-        raise Conflict(f"{person.handle} declined to be listed as staff here.")
+        raise Conflict(f"{invited.handle} declined to be listed as staff here.")
     if current.status == "ended":
         raise Conflict(
-            f"{person.handle} has left the staff here; they can rejoin from their invitations."
+            f"{invited.handle} has left the staff here; they can rejoin from their invitations."
         )
-    view = {"handle": person.handle, "display_name": person.display_name}
+    view = person(invited.handle, invited.display_name)
     return view | {"status": current.status, "accepted_at": current.accepted_at}, row is not None
 
 
@@ -91,15 +91,15 @@ def remove(
     left out from their acceptance on: removing them must not reveal their past visits);
     404 if they are neither."""
     venue = venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
-    person = get_by_handle(db_session=db_session, handle=handle)
+    member = get_by_handle(db_session=db_session, handle=handle)
     row = db_session.scalar(
         select(VenueStaff)
-        .where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == person.id)
+        .where(VenueStaff.venue_id == venue.id, VenueStaff.user_id == member.id)
         .with_for_update()
     )
     if row is None or row.status in ("declined", "ended"):
         raise NotFound("That person is not on this venue's staff.")
-    _audit(db_session, user, venue, "staff.remove", person.handle)
+    _audit(db_session, user, venue, "staff.remove", member.handle)
     if row.status == "invited":
         db_session.delete(row)
         db_session.flush()

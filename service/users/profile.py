@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.common.people import person
 from service.models import Checkin, PointsEntry, User
 from service.presence import visibility
 from service.rewards import service as rewards
@@ -32,8 +33,7 @@ def public_profile(*, db_session: Session, viewer_id: int, user: User, now: date
             select(func.count()).where(Checkin.user_id == user.id, Checkin.created_at >= as_of)
         )
     return {
-        "handle": user.handle,
-        "display_name": user.display_name,
+        **person(user.handle, user.display_name),
         "points": points,
         "checkin_count": checkins,
         "badges": rewards.badges_of(db_session=db_session, user_id=user.id, as_of=as_of),

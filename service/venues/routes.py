@@ -5,11 +5,10 @@ from flask.views import MethodView
 from geo.coords import LatLon
 from service import ratelimit
 from service.auth.tokens import current_user
-from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.geojson import documented, feature_collection, wants_geojson
-from service.common.json_body import as_json
+from service.common.geojson import documented, page_answer
+from service.common.paging import Offset
 from service.common.schemas import MAX_ID
 from service.database import db
 from service.idempotency import idempotent
@@ -22,8 +21,6 @@ from service.venues.schemas import (
     VenuePatchSchema,
     VenueSchema,
 )
-
-MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1/venues", description="Venues")
 
@@ -48,22 +45,15 @@ class NearbyVenues(MethodView):
     @ratelimit.nearby
     def get(self, args):
         """Venues near a position, nearest first"""
-        (offset,) = cursor.decode(args.get("cursor"), int) or (0,)
-        cursor.check_range(offset, 0, MAX_OFFSET)
-        limit = args["limit"]
-        items = service.nearby(
+        page = service.nearby(
             db_session=db.reader,
             position=LatLon(args["lat"], args["lon"]),
             radius_m=args["radius_m"],
-            limit=limit,
-            offset=offset,
+            page=Offset.of(args),
             category=args.get("category"),
             q=args.get("q"),
         )
-        next_cursor = cursor.encode(offset + limit) if len(items) == limit else None
-        if wants_geojson():
-            return feature_collection(NearbyVenueSchema(), items, next_cursor)
-        return as_json({"items": items, "next_cursor": next_cursor}, NearbyVenuesPageSchema)
+        return page_answer(page, NearbyVenueSchema, NearbyVenuesPageSchema)
 
 
 @blp.route(f"/<int(max={MAX_ID}):venue_id>")

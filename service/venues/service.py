@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from geo.nearest import distance_dm, nearest_rows, page_reach
 from geo.timezones import timezone_at
-from service.common.nearest import distance_dm, nearest_rows, page_reach
+from service.common.paging import Offset
 from service.errors import Forbidden, NotFound
 from service.models import User, Venue
 
@@ -114,7 +115,7 @@ def _nearby_statement(with_category: bool, with_q: bool, knn: bool = True):
 
     The GiST index serves the KNN order (``<->``) inside the radius' box and stops after
     ``offset + limit`` rows; how far the farthest of those lies bounds the page (see
-    ``service.common.nearest``). The venues within that bound and the radius are sorted
+    ``geo.nearest``). The venues within that bound and the radius are sorted
     by ``(distance_dm, id)`` and the page is cut from that order, so pages never overlap.
     """
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
@@ -158,19 +159,18 @@ def nearby(
     db_session: Session,
     position: LatLon,
     radius_m: float,
-    limit: int,
-    offset: int = 0,
+    page: Offset,
     category: str | None = None,
     q: str | None = None,
-) -> list[dict]:
-    """Live venues within ``radius_m`` metres, nearest first, with ``distance_m`` (ties
-    by id: pages of one search never overlap)."""
+) -> dict:
+    """A page of the live venues within ``radius_m`` metres, nearest first, with
+    ``distance_m`` (ties by id: pages of one search never overlap)."""
     params = {
         "lat": position.lat,
         "lon": position.lon,
         "radius": radius_m,
-        "limit": limit,
-        "offset": offset,
+        "limit": page.limit,
+        "offset": page.start,
     }
     if category:
         params["category"] = category.lower()
@@ -179,7 +179,9 @@ def nearby(
     rows = nearest_rows(
         db_session, lambda knn: _nearby_statement(bool(category), bool(q), knn), params
     )
-    return [{**view(r, r.id, r.lat, r.lon), "distance_m": r.distance_dm / 10} for r in rows]
+    return page.answer(
+        [{**view(r, r.id, r.lat, r.lon), "distance_m": r.distance_dm / 10} for r in rows]
+    )
 
 
 def _escape_like(text: str) -> str:

@@ -1,5 +1,8 @@
 """Nearest-first queries: stable pages, and a fallback from KNN when PostGIS trips over it.
 
+Geography points (SRID 4326), distances in metres on the WGS 84 spheroid. Only
+SQLAlchemy: the caller hands in its session and the statements it built.
+
 Pages are cut from one total order, ``(distance in whole decimetres, id)``, the distance
 being the spheroid one the API shows. The GiST index's KNN order (``<->``) is on the
 sphere, which differs from the spheroid by up to ~0.4 %, so the rows it yields first are
