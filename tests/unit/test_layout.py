@@ -62,3 +62,17 @@ def test_the_app_is_still_built_from_the_package():
     from service import create_app
 
     assert create_app.__module__ == "service.app"
+
+
+def test_every_view_is_thin():
+    """STYLE: parse (decorators), call one function, commit, return; ≤ 12 lines a view."""
+    long_views = []
+    for path in (ROOT / "service").rglob("routes.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for method in node.body:
+                    if isinstance(method, ast.FunctionDef):
+                        lines = method.end_lineno - method.lineno + 1
+                        if lines > 12:
+                            long_views.append(f"{path.parent.name}.{node.name}.{method.name}")
+    assert long_views == []
