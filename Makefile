@@ -15,7 +15,7 @@ SECRET := .secrets/jwt_secret
 LOCATION_SECRET_FILE := .secrets/location_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test test-fast test-unit lint format migrate seed db bench bench-parts wrk clean browser fuzz tune-db
+.PHONY: run test test-fast test-unit lint format migrate seed db bench wrk clean browser fuzz tune-db
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -118,15 +118,6 @@ tune-db: db
 # The whole product at its stated scale, side by side in one run (bench/README.md).
 bench: $(BIN)/activate wrk tune-db
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
-
-# The earlier benchmarks, one issue each.
-bench-parts: $(BIN)/activate
-	$(BIN)/python bench/nearby_venues.py $(BENCH_VENUES_ARGS)
-	$(BIN)/python bench/nearby_contacts.py $(BENCH_CONTACTS_ARGS)
-	$(BIN)/python bench/nearby_events.py $(BENCH_EVENTS_ARGS)
-	$(BIN)/python bench/checkin_throughput.py $(BENCH_CHECKINS_ARGS)
-	$(BIN)/python bench/notifications.py $(BENCH_NOTIFY_ARGS)
-	$(BIN)/python bench/footfall.py $(BENCH_FOOTFALL_ARGS)
 
 clean:
 	rm -rf $(VENV) .run

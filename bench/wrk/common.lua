@@ -3,6 +3,13 @@
 -- summed over the threads.
 local M = {}
 
+-- wrk's setup(): number each thread ("id" in its own state) and keep it for report().
+M.threads = {}
+function M.setup(thread)
+  table.insert(M.threads, thread)
+  thread:set("id", #M.threads)
+end
+
 local function counters(threads, names)
   local statuses, totals = {}, {}
   for _, name in ipairs(names) do

@@ -5,11 +5,7 @@
 -- positions and users vary per request. done() prints one "WRK_JSON {...}" line.
 local common = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
 
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("id", #threads)
-end
+setup = common.setup
 
 local requests = {}
 function init(args)
@@ -27,5 +23,5 @@ function request()
 end
 
 function done(summary, latency, _)
-  common.report(summary, latency, threads)
+  common.report(summary, latency, common.threads)
 end

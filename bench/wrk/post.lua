@@ -6,11 +6,7 @@
 -- done() prints one "WRK_JSON {...}" line.
 local common = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
 
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("id", #threads)
-end
+setup = common.setup
 
 local requests = {}
 local next_item = 1
@@ -60,5 +56,5 @@ function response(status, _, body)
 end
 
 function done(summary, latency, _)
-  common.report(summary, latency, threads, { "eligible", "meetings", "ran_out" })
+  common.report(summary, latency, common.threads, { "eligible", "meetings", "ran_out" })
 end

@@ -1,0 +1,1 @@
+"""The benchmark's world, seeded once with COPY and reused while its options match."""

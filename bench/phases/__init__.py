@@ -1,0 +1,1 @@
+"""The measured phases of ``bench/scale.py``, one module each."""
