@@ -82,7 +82,7 @@ test: $(BIN)/activate node_modules/.package-lock.json browser
 # The edit-run loop: unit and integration tests on real PostGIS, without Chromium,
 # gunicorn or worker processes, Schemathesis, private clusters or the long replays; one
 # pytest-xdist worker per core, each on a database of its own (<name>_gw0, <name>_gw1…).
-FAST := not (browser or gunicorn or fuzz or cluster or slow)
+FAST := not (browser or gunicorn or fuzz or cluster or slow or committing)
 test-fast: $(BIN)/activate
 	$(BIN)/pytest -m "$(FAST)" -n $${FAST_WORKERS:-auto} $(PYTEST_ARGS)
 

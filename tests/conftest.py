@@ -38,6 +38,14 @@ def migrate(connection, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that commit for real (``live_app``: races between connections, tables
+    emptied after) are marked ``committing``: ``make test-fast`` leaves them out."""
+    for item in items:
+        if "live_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.committing)
+
+
 @pytest.fixture(scope="session")
 def engine():
     """A fresh schema: drop everything, then migrate to head."""
