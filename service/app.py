@@ -26,6 +26,7 @@ from service.identities.routes import blp as identities_blp
 from service.meetings.routes import blp as meetings_blp
 from service.met.routes import blp as met_blp
 from service.notifications import outbox
+from service.notifications.gateways import KINDS as GATEWAY_KINDS
 from service.notifications.routes import blp as notifications_blp
 from service.ops import metrics
 from service.ops.routes import blp as ops_blp
@@ -99,13 +100,26 @@ def _location_secret(configured: str, jwt_key: str) -> str:
 
 
 def _check_push(settings: Config) -> None:
-    """Refuse a push gateway without its signing key: deliveries would be queued that the
-    worker never sends."""
-    if settings.PUSH_GATEWAY_URL and not settings.PUSH_SIGNING_SECRET:
+    """Refuse a push gateway the worker could not talk to: an unknown kind, a webhook
+    without its signing key, a Gorush or ntfy URL that is not http(s)."""
+    kind = settings.PUSH_GATEWAY_KIND
+    if kind not in GATEWAY_KINDS:
+        raise RuntimeError(
+            f"PUSH_GATEWAY_KIND={kind!r} is not a push gateway kind: use one of "
+            f"{', '.join(GATEWAY_KINDS)} (default webhook)."
+        )
+    if not settings.PUSH_GATEWAY_URL:
+        return
+    if kind == "webhook" and not settings.PUSH_SIGNING_SECRET:
         raise RuntimeError(
             "PUSH_GATEWAY_URL is set but PUSH_SIGNING_SECRET is empty: set the gateway's "
             "HMAC key in PUSH_SIGNING_SECRET (or unset PUSH_GATEWAY_URL to keep "
             "notifications in the inbox only)."
+        )
+    if kind != "webhook" and not settings.PUSH_GATEWAY_URL.startswith(("http://", "https://")):
+        raise RuntimeError(
+            f"PUSH_GATEWAY_URL must be the {kind} server's http(s):// base URL "
+            f"(e.g. https://{kind}.example), not {settings.PUSH_GATEWAY_URL!r}."
         )
 
 

@@ -206,8 +206,7 @@ def push_worker(once: bool) -> None:
     if not cfg["PUSH_GATEWAY_URL"]:
         # nothing is queued for push then; the worker still runs the periodic chores
         click.echo("PUSH_GATEWAY_URL is not set: notifications stay in the inbox.")
-    elif not cfg["PUSH_SIGNING_SECRET"]:
-        raise click.ClickException("PUSH_SIGNING_SECRET must be set with PUSH_GATEWAY_URL.")
+    # a webhook without its signing key never gets here: create_app refuses it
     worker = PushWorker(
         db.engine, PushSettings.from_config(cfg), listen_dsn=libpq_dsn(cfg["DATABASE_URL"])
     )
@@ -219,7 +218,7 @@ def push_worker(once: bool) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         click.echo(
-            f"push worker delivering to {cfg['PUSH_GATEWAY_URL']}"
+            f"push worker delivering to {cfg['PUSH_GATEWAY_URL']} ({cfg['PUSH_GATEWAY_KIND']})"
             if cfg["PUSH_GATEWAY_URL"]
             else "push worker running its periodic jobs"
             " (footfall fold, plan deadlines, aged-out mayorships)"

@@ -84,7 +84,11 @@ class Config:
         # Notifications: the live stream's keep-alive, and the push gateway (off if unset).
         self.STREAM_HEARTBEAT_S = _float("STREAM_HEARTBEAT_S", 15.0)
         self.PUSH_GATEWAY_URL = os.environ.get("PUSH_GATEWAY_URL", "")
+        # What speaks at that URL: webhook (IRL's signed JSON), gorush or ntfy.
+        self.PUSH_GATEWAY_KIND = os.environ.get("PUSH_GATEWAY_KIND", "webhook").strip().lower()
         self.PUSH_SIGNING_SECRET = os.environ.get("PUSH_SIGNING_SECRET", "")
+        # gorush / ntfy: sent as Authorization: Bearer (an ntfy access token tk_...).
+        self.PUSH_GATEWAY_TOKEN = os.environ.get("PUSH_GATEWAY_TOKEN", "")
         self.PUSH_TIMEOUT_S = _float("PUSH_TIMEOUT_S", 5.0)
         self.PUSH_MAX_ATTEMPTS = _int("PUSH_MAX_ATTEMPTS", 8)
         self.PUSH_RETRY_BASE_S = _float("PUSH_RETRY_BASE_S", 2.0)

@@ -1,17 +1,14 @@
 """The push worker: hand each queued notification to the push gateway.
 
 It claims due deliveries with ``FOR UPDATE SKIP LOCKED`` (several workers may run) and
-leases them, so the claims of a worker that died come back; POSTs a JSON body naming the
-device tokens and the notification, signed ``X-IRL-Signature: sha256=<HMAC-SHA256 of the
-body>``; retries with exponential backoff and jitter; after the last attempt, or when the
+leases them, so the claims of a worker that died come back; hands each to the configured
+gateway's adapter (``gateways/``: IRL's signed webhook, Gorush or ntfy), which builds the
+request(s); retries with exponential backoff and jitter; after the last attempt, or when the
 gateway refuses the request outright, records the delivery as failed with its error. It
 wakes on the outbox's NOTIFY and otherwise sleeps until the next retry is due. Check-ins
 never wait for it: they only insert rows.
 """
 
-import hashlib
-import hmac
-import json
 import logging
 import random
 import threading
@@ -29,6 +26,7 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.footfall import fold as footfall
 from service.models import Device, Notification, PushDelivery
+from service.notifications import gateways
 from service.notifications.inbox import with_faces
 from service.notifications.kinds import URGENT_KINDS
 from service.notifications.outbox import PUSH_CHANNEL
@@ -37,7 +35,6 @@ from service.plans import deadlines
 from service.rewards import expiry
 
 log = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-IRL-Signature"
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
 
@@ -47,6 +44,8 @@ class PushSettings:
 
     gateway_url: str
     secret: bytes
+    kind: str = "webhook"  # one of gateways.KINDS
+    token: str = ""  # gorush / ntfy: sent as Authorization: Bearer
     timeout_s: float = 5.0
     max_attempts: int = 8
     base_delay_s: float = 2.0
@@ -68,17 +67,14 @@ class PushSettings:
         return cls(
             gateway_url=cfg["PUSH_GATEWAY_URL"],
             secret=cfg["PUSH_SIGNING_SECRET"].encode(),
+            kind=cfg["PUSH_GATEWAY_KIND"],
+            token=cfg["PUSH_GATEWAY_TOKEN"],
             timeout_s=cfg["PUSH_TIMEOUT_S"],
             max_attempts=cfg["PUSH_MAX_ATTEMPTS"],
             base_delay_s=cfg["PUSH_RETRY_BASE_S"],
             max_delay_s=cfg["PUSH_RETRY_MAX_S"],
             mayorship_points=cfg["POINTS_MAYORSHIP"],
         )
-
-
-def sign(secret: bytes, body: bytes) -> str:
-    """The signature header's value for ``body``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 def backoff_s(attempt: int, base_s: float, max_s: float, jitter: float) -> float:
@@ -89,11 +85,22 @@ def backoff_s(attempt: int, base_s: float, max_s: float, jitter: float) -> float
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one attempt came to: ``sent``, ``retry`` (after ``delay_s``) or ``failed``."""
+    """What one attempt came to: ``sent``, ``retry`` (after ``delay_s``) or ``failed``;
+    ``error`` says why, or for ``sent`` what was skipped or refused on the way."""
 
     state: str
     error: str | None = None
     delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request came to: ``sent`` (``detail``: what the gateway reported, if
+    anything), ``retry`` or ``failed`` (``detail``: the error)."""
+
+    state: str
+    detail: str | None = None
+    retry_after: str | None = None
 
 
 class PushWorker:
@@ -102,6 +109,7 @@ class PushWorker:
     def __init__(self, engine: Engine, settings: PushSettings, listen_dsn: str | None = None):
         self.engine = engine
         self.settings = settings
+        self.gateway = gateways.adapter(settings)
         self.listen_dsn = listen_dsn
         self.client = httpx.Client(timeout=settings.timeout_s)
         self.pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="irl-push")
@@ -178,22 +186,44 @@ class PushWorker:
     def _attempt(self, body: dict | None, attempt: int) -> Outcome:
         if body is None:
             return Outcome("failed", "no registered devices")
-        raw = json.dumps(body, default=lambda v: v.isoformat(), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self.settings.secret, raw),
-            "X-IRL-Delivery": str(body["delivery_id"]),
-        }
+        prepared = self.gateway.prepare(body)
+        if not prepared.requests:
+            return Outcome("failed", f"no device this gateway can reach: {prepared.skipped}")
+        answers = [self._post(request) for request in prepared.requests]
+        if len(answers) > 1:  # say which request each error is about
+            answers = [
+                Answer(a.state, f"{label}: {a.detail}" if a.detail else None, a.retry_after)
+                for a, label in zip(answers, prepared.labels, strict=True)
+            ]
+        return self._judge(answers, prepared.skipped, attempt)
+
+    def _post(self, request: gateways.Request) -> Answer:
         try:
-            response = self.client.post(self.settings.gateway_url, content=raw, headers=headers)
+            response = self.client.post(
+                request.url, content=request.content, headers=request.headers
+            )
         except httpx.HTTPError as exc:
-            return self._retry_or_fail(attempt, f"{type(exc).__name__}: {exc}", None)
+            return Answer("retry", f"{type(exc).__name__}: {exc}")
         if 200 <= response.status_code < 300:
-            return Outcome("sent")
+            return Answer("sent", self.gateway.note(response))
         error = f"HTTP {response.status_code}: {response.text[:200]}"
         if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS:
-            return Outcome("failed", error)
-        return self._retry_or_fail(attempt, error, response.headers.get("Retry-After"))
+            return Answer("failed", error)
+        return Answer("retry", error, response.headers.get("Retry-After"))
+
+    def _judge(self, answers: list[Answer], skipped: str | None, attempt: int) -> Outcome:
+        """One outcome for a delivery's requests: any retryable failure retries it all (the
+        gateways have no idempotency key: a topic that took it may show it twice); all
+        refused fails it; otherwise sent, recording what was skipped or refused."""
+        retry = [a for a in answers if a.state == "retry"]
+        if retry:
+            waits = [a.retry_after for a in retry if a.retry_after and a.retry_after.isdigit()]
+            after = max(waits, key=int) if waits else None
+            return self._retry_or_fail(attempt, "; ".join(a.detail for a in retry), after)
+        details = [a.detail for a in answers if a.detail]
+        if all(a.state == "failed" for a in answers):
+            return Outcome("failed", "; ".join(details))
+        return Outcome("sent", "; ".join(filter(None, [skipped, *details])) or None)
 
     def _retry_or_fail(self, attempt: int, error: str, retry_after: str | None) -> Outcome:
         s = self.settings
@@ -302,7 +332,7 @@ class PushWorker:
 
 def _record(outcome: Outcome, now: datetime) -> dict:
     if outcome.state == "sent":
-        return {"state": "sent", "finished_at": now, "last_error": None}
+        return {"state": "sent", "finished_at": now, "last_error": outcome.error}
     if outcome.state == "failed":
         return {"state": "failed", "finished_at": now, "last_error": outcome.error}
     return {
