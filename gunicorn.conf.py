@@ -16,6 +16,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))  # gthread only
 timeout = 30
 graceful_timeout = 20
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+# the path without its query string (%(U)s, not the request line %(r)s): a calendar feed's
+# secret token and a nearby search's position never reach the access log
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 # One shared control socket path per user would make parallel servers (tests, benchmarks,
 # `make run`) step on each other; nothing here uses it.
 control_socket_disable = True

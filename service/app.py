@@ -12,6 +12,7 @@ from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
 from service.auth.routes import blp as auth_blp
+from service.calendars.routes import blp as calendars_blp
 from service.checkins.routes import blp as checkins_blp
 from service.claims.routes import blp as claims_blp
 from service.common.openapi import declare_common_errors
@@ -50,6 +51,7 @@ API_BLUEPRINTS = (
     plans_blp,
     rewards_blp,
     events_blp,
+    calendars_blp,
     notifications_blp,
     devices_blp,
     claims_blp,

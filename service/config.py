@@ -89,6 +89,8 @@ class Config:
         self.PUSH_SIGNING_SECRET = os.environ.get("PUSH_SIGNING_SECRET", "")
         # gorush / ntfy: sent as Authorization: Bearer (an ntfy access token tk_...).
         self.PUSH_GATEWAY_TOKEN = os.environ.get("PUSH_GATEWAY_TOKEN", "")
+        # the right-hand side of every calendar UID (event-<id>@...): set once, never change
+        self.CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "irl.invalid")
         self.PUSH_TIMEOUT_S = _float("PUSH_TIMEOUT_S", 5.0)
         self.PUSH_MAX_ATTEMPTS = _int("PUSH_MAX_ATTEMPTS", 8)
         self.PUSH_RETRY_BASE_S = _float("PUSH_RETRY_BASE_S", 2.0)

@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth import passwords, sessions, throttle
+from service.calendars import tokens as calendar_tokens
 from service.errors import Forbidden, Unauthorized, conflict_from_integrity
 from service.models import User
 
@@ -54,9 +55,10 @@ def change_password(
     *, db_session: Session, user: User, current_password: str, new_password: str
 ) -> None:
     """Set a new password and end every sign-in (refresh tokens revoked, access tokens
-    refused). A wrong current password is 403 and counts as a failed login of the
-    account, so a stolen access token cannot be used to guess the password: after
-    ``LOGIN_FAILURES_PER_WINDOW`` failures it is 429, like the login."""
+    refused, the calendar feed's URL revoked). A wrong current password is 403 and
+    counts as a failed login of the account, so a stolen access token cannot be used to
+    guess the password: after ``LOGIN_FAILURES_PER_WINDOW`` failures it is 429, like the
+    login."""
     account_key = f"user:{user.id}"
     throttle.check(account_key)
     if not passwords.verify_password(user.password_hash, current_password):
@@ -64,3 +66,4 @@ def change_password(
         raise Forbidden("The current password is wrong.")
     user.password_hash = passwords.hash_password(new_password)
     sessions.sign_out_everywhere(db_session, user.id)
+    calendar_tokens.revoke(db_session=db_session, user_id=user.id)  # a feed URL too

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
+from service import clock
 from service.admin import audit
+from service.calendars import cancellations
 from service.common.people import person
 from service.errors import DomainError, Forbidden, NotFound
 from service.events import conversion as converted
@@ -21,6 +23,7 @@ from service.venues import service as venues
 
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=90)
+CALENDAR_FIELDS = ("title", "description", "starts_at", "ends_at")  # what an .ics shows
 
 
 def _view(event: Event, venue: Venue, organiser: User, position: LatLon) -> dict:
@@ -56,6 +59,11 @@ def _load(db_session: Session, event_id: int, for_update: bool = False):
     if row is None:
         raise NotFound("No such event.")
     return row
+
+
+def visible(*, db_session: Session, event_id: int) -> None:
+    """404 unless the caller may see the event (the rule of ``get``)."""
+    _load(db_session, event_id)
 
 
 def get(*, db_session: Session, event_id: int) -> dict:
@@ -106,6 +114,9 @@ def update(*, db_session: Session, user: User, event_id: int, changes: dict) -> 
             "An event lasts at most 31 days; move starts_at and ends_at together.",
             errors={"json": {"ends_at": ["An event lasts at most 31 days."]}},
         )
+    if any(getattr(event, key) != changes[key] for key in CALENDAR_FIELDS if key in changes):
+        event.sequence += 1  # calendars replace their copy only when SEQUENCE grows
+        event.updated_at = clock.now()
     for key, value in changes.items():
         setattr(event, key, value)
     db_session.flush()
@@ -113,8 +124,10 @@ def update(*, db_session: Session, user: User, event_id: int, changes: dict) -> 
 
 
 def remove(*, db_session: Session, user: User, event_id: int) -> None:
-    """Delete my event (check-ins and meetings keep existing without it)."""
+    """Delete my event (check-ins and meetings keep existing without it); the calendar
+    feeds of those who were going show it cancelled (``calendars.cancellations``)."""
     event = _own(db_session, user, event_id, "event.delete")
+    cancellations.keep(db_session=db_session, event_id=event.id, now=clock.now())
     db_session.execute(delete(Event).where(Event.id == event.id))
 
 

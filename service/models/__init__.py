@@ -1,6 +1,7 @@
 """SQLAlchemy models. The schema itself is made only by Alembic migrations."""
 
 from service.models.base import Base
+from service.models.calendar import CalendarCancellation, CalendarToken
 from service.models.checkin import Checkin, PointsEntry
 from service.models.event import Event, Rsvp
 from service.models.footfall import (
@@ -38,6 +39,8 @@ from service.models.venue import Venue
 __all__ = [
     "AdminAction",
     "Base",
+    "CalendarCancellation",
+    "CalendarToken",
     "Checkin",
     "Device",
     "Event",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
 )
@@ -48,6 +49,10 @@ class Event(Base):
     )
     location = mapped_column(GeogPoint, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # what calendars show of it (title, description, times) changed this many times, and
+    # last when: an .ics entry's SEQUENCE and DTSTAMP
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Rsvp(Base):

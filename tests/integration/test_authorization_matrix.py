@@ -89,6 +89,7 @@ MATRIX = {
         "owner": 200,
     },
     ("GET", "/api/v1/events/{event_id}"): dict.fromkeys(ROLES, 200) | {"owner": 200},
+    ("GET", "/api/v1/events/{event_id}.ics"): dict.fromkeys(ROLES, 200) | {"owner": 200},
     ("PATCH", "/api/v1/events/{event_id}"): {
         "stranger": 403,
         "contact": 403,
@@ -167,6 +168,10 @@ NO_FOREIGN_OBJECT = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/me/password"),  # one's own password (test_password_change.py)
+    # one's own feed URL; the feed's token is attacked in test_calendars.py
+    ("POST", "/api/v1/me/calendar-token"),
+    ("DELETE", "/api/v1/me/calendar-token"),
+    ("GET", "/api/v1/me/events.ics"),
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("GET", "/api/v1/me/badges"),

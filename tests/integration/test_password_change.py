@@ -38,9 +38,13 @@ def refresh(client, token: str):
 def test_a_thief_with_stolen_tokens_is_out_once_the_victim_changes_the_password(client, actions):
     victim = actions.register()
     handle = victim["user"]["handle"]
-    # the thief copies both tokens off the victim's phone (or a proxy log)...
+    # the thief copies both tokens off the victim's phone (or a proxy log), and the
+    # secret URL of the victim's calendar feed...
     stolen_access, stolen_refresh = victim["access_token"], victim["refresh_token"]
     assert client.get("/api/v1/me", headers=bearer(stolen_access)).status_code == 200
+    feed = client.post("/api/v1/me/calendar-token", headers=bearer(stolen_access)).json
+    stolen_feed = feed["feed_url"].removeprefix("http://localhost")
+    assert client.get(stolen_feed).status_code == 200
     # ...and the victim, on another device, notices and changes the password
     laptop = login(client, handle, PASSWORD).json
     changed = change(client, laptop["access_token"], PASSWORD)
@@ -66,6 +70,8 @@ def test_a_thief_with_stolen_tokens_is_out_once_the_victim_changes_the_password(
     me = client.get("/api/v1/me", headers=bearer(changed.json["access_token"]))
     assert me.status_code == 200 and me.json["display_name"] != "Pwned"
     assert refresh(client, changed.json["refresh_token"]).status_code == 200
+    # and the calendar feed's URL is dead too (a new one is the victim's to ask for)
+    assert client.get(stolen_feed).status_code == 404
 
 
 def test_a_thief_cannot_guess_the_password_through_the_change(client, actions):
