@@ -80,11 +80,15 @@ test: $(BIN)/activate node_modules/.package-lock.json browser
 	$(BIN)/pytest
 
 # The edit-run loop: unit and integration tests on real PostGIS, without Chromium,
-# gunicorn or worker processes, Schemathesis, private clusters or the long replays; one
-# pytest-xdist worker per core, each on a database of its own (<name>_gw0, <name>_gw1…).
+# gunicorn or worker processes, Schemathesis, private clusters, the long replays or the
+# committing races; one pytest-xdist worker per core, each on a database of its own
+# (<name>_gw0, <name>_gw1…). Bytecode is cached between runs (PYTHONDONTWRITEBYTECODE is
+# lifted: recompiling every module cost each process seconds) and the fuzzers' pytest
+# plugins, which no test of this tier uses, are not loaded.
 FAST := not (browser or gunicorn or fuzz or cluster or slow or committing)
 test-fast: $(BIN)/activate
-	$(BIN)/pytest -m "$(FAST)" -n $${FAST_WORKERS:-auto} $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -m "$(FAST)" -n $${FAST_WORKERS:-auto} \
+		-p no:schemathesis -p no:hypothesispytest $(PYTEST_ARGS)
 
 # The pure rules alone: no database, no app.
 test-unit: $(BIN)/activate

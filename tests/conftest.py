@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -102,9 +103,10 @@ def base_app(engine, networks):
     db.state(app).engine.dispose()
 
 
-@pytest.fixture
-def app(base_app, engine):
-    """The app with every session inside one transaction that is rolled back."""
+@contextmanager
+def rolled_back(base_app, engine):
+    """Every session of the app inside one transaction on one connection (yielded),
+    rolled back at the end with the app's settings and rate limits as they were."""
     connection = engine.connect()
     outer = connection.begin()
     state = db.state(base_app)
@@ -115,13 +117,20 @@ def app(base_app, engine):
     state.reader_factory = None  # reads share the request's session (and its savepoint)
     saved_config = dict(base_app.config)
     try:
-        yield base_app
+        yield connection
     finally:
         base_app.config.update(saved_config)
         state.session_factory, state.reader_factory = original
         outer.rollback()
         connection.close()
         _reset_limiter(base_app)
+
+
+@pytest.fixture
+def app(base_app, engine):
+    """The app with every session inside one transaction that is rolled back."""
+    with rolled_back(base_app, engine):
+        yield base_app
 
 
 @pytest.fixture

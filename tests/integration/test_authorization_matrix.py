@@ -10,10 +10,11 @@ and ``owner`` itself for reads, to prove each answer is not just an error.
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
-from tests.conftest import befriend
+from tests.conftest import Actions, befriend, rolled_back, verify_identity
 
 ROLES = ("stranger", "contact", "other_owner", "admin")
 
@@ -237,8 +238,34 @@ def test_every_endpoint_is_in_the_matrix(app):
     assert not (set(MATRIX) | NO_FOREIGN_OBJECT) - routes  # nothing stale either
 
 
+@pytest.fixture(scope="module")
+def shared_world(base_app, engine, networks):
+    """The world, built once per module (and xdist worker) inside a transaction rolled
+    back at the end: every test of the matrix reads the same objects."""
+    with rolled_back(base_app, engine) as connection:
+        client = base_app.test_client()
+        verified = partial(verify_identity, client, networks)
+        yield _build(client, Actions(client), base_app.test_cli_runner(), verified), connection
+
+
 @pytest.fixture
-def world(client, actions, runner, verified):
+def client(base_app):
+    """Requests inside the shared world's transaction (not a test transaction of its own)."""
+    return base_app.test_client()
+
+
+@pytest.fixture
+def world(shared_world):
+    """The shared world, each test's changes rolled back to it by a savepoint."""
+    built, connection = shared_world
+    savepoint = connection.begin_nested()
+    try:
+        yield built
+    finally:
+        savepoint.rollback()
+
+
+def _build(client, actions, runner, verified) -> dict:
     """The owner and their objects, and the four other roles."""
     people = {name: actions.register() for name in ("owner", *ROLES)}
     owner = people["owner"]

@@ -7,11 +7,12 @@ import io
 import re
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
 from service.contacts.importers import parse_upload
-from tests.conftest import befriend
+from tests.conftest import PINNED_AT, Actions, Clock, befriend, rolled_back, verify_identity
 
 SPOT = (40.7306, -73.9866)
 MET = "/api/v1/me/met"
@@ -73,8 +74,38 @@ def _meet(actions, a: dict, b: dict, venue: dict, clock) -> None:
     assert [m["user"]["handle"] for m in response.json["meetings"]] == [a["user"]["handle"]]
 
 
+@pytest.fixture(scope="module")
+def shared_world(base_app, engine, networks):
+    """The world, built once per module (and xdist worker) inside a transaction rolled
+    back at the end, on a clock pinned for the whole module."""
+    with pytest.MonkeyPatch.context() as patch, rolled_back(base_app, engine) as connection:
+        pinned = Clock(patch)
+        pinned.current = PINNED_AT
+        client = base_app.test_client()
+        verified = partial(verify_identity, client, networks)
+        built = _build(client, Actions(client), verified, pinned)
+        yield built, connection, pinned, pinned.current
+
+
 @pytest.fixture
-def world(client, actions, verified, pinned_clock):
+def client(base_app):
+    """Requests inside the shared world's transaction (not a test transaction of its own)."""
+    return base_app.test_client()
+
+
+@pytest.fixture
+def world(shared_world):
+    """The shared world at the time it was built; each test's changes rolled back."""
+    built, connection, pinned, built_at = shared_world
+    pinned.current = built_at
+    savepoint = connection.begin_nested()
+    try:
+        yield built
+    finally:
+        savepoint.rollback()
+
+
+def _build(client, actions, verified, pinned_clock) -> dict:
     """Me; Bea (met twice: Mastodon, GitHub verified), Cy (met once, Mastodon only
     claimed), Dee (a contact with Mastodon verified, never met), Eve (verified, a
     stranger), and a stranger pair Xan and Yul who met each other."""
