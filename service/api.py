@@ -27,12 +27,16 @@ class IrlApi(Api):
         self.register_converter(NetworkConverter, parameter_schema)
 
     def handle_http_exception(self, error):
-        """Add a default message when the error has none (validation, bad JSON)."""
+        """Add a default message when the error has none (validation, bad JSON), and the
+        ``Allow`` header to a 405."""
         payload, status, headers = super().handle_http_exception(error)
         if status == 413:
             payload["message"] = too_large_message(current_app.config.get("MAX_CONTENT_LENGTH"))
         if "message" not in payload:
             payload["message"] = DEFAULT_MESSAGES.get(status, error.description or error.name)
+        if status == 405 and getattr(error, "valid_methods", None):
+            # RFC 9110 §15.5.6: a 405 names the methods the resource does support
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(error.valid_methods))}
         return payload, status, headers
 
 
