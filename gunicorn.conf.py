@@ -10,15 +10,20 @@ import os
 
 from prometheus_client import multiprocess
 
+from service import logs
+from service.config import Config
+
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 2000))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))  # gthread only
 timeout = 30
 graceful_timeout = 20
-accesslog = "-" if os.environ.get("ACCESS_LOG") else None
-# the path without its query string (%(U)s, not the request line %(r)s): a calendar feed's
-# secret token and a nearby search's position never reach the access log
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+# No access log of gunicorn's own: the app writes one line per request (service/logs.py:
+# the route template, never the query string with its positions and calendar tokens, and
+# the request id). gunicorn's error log takes the app's LOG_FORMAT and loses query strings.
+accesslog = None
+_settings = Config()
+logconfig_dict = logs.gunicorn_logconfig(level=_settings.LOG_LEVEL, kind=_settings.LOG_FORMAT)
 # One shared control socket path per user would make parallel servers (tests, benchmarks,
 # `make run`) step on each other; nothing here uses it.
 control_socket_disable = True

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import cli, errors, ratelimit, replicas, retry
+from service import cli, errors, logs, ratelimit, replicas, retry
 from service.admin.routes import blp as admin_blp
 from service.api import IrlApi
 from service.auth import passwords, throttle, tokens
@@ -129,6 +129,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app; ``config`` overrides settings read from the environment."""
     app = Flask(__name__)
     settings = Config().update(config)
+    logs.configure(level=settings.LOG_LEVEL, kind=settings.LOG_FORMAT)
     _check_push(settings)
     settings.JWT_SECRET_KEY = _jwt_secret(settings.JWT_SECRET_KEY)
     settings.LOCATION_SECRET = _location_secret(settings.LOCATION_SECRET, settings.JWT_SECRET_KEY)
@@ -138,6 +139,7 @@ def create_app(config: dict | None = None) -> Flask:
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost_kib=app.config["ARGON2_MEMORY_KIB"]
     )
 
+    logs.init_app(app)  # first: its request line comes after every other hook
     db.init_app(app)
     replicas.init_app(app)
     outbox.init_app(app)

@@ -122,6 +122,10 @@ class Config:
 
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+        # Logs (service/logs.py): json (one object a line) or text; a logging level name.
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+
         self.API_TITLE = "IRL"
         self.API_VERSION = "v1"
         self.OPENAPI_VERSION = "3.0.3"
@@ -135,7 +139,12 @@ class Config:
                     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
                 }
             },
-            "info": {"description": "Check-ins that turn online contacts into meetings."},
+            "info": {
+                "description": "Check-ins that turn online contacts into meetings.\n\n"
+                "Every answer carries `X-Request-Id`: the one the request sent (1 to 128 "
+                "letters, digits and `_.:@/+=-`) or, failing that, a new one. It names the "
+                "request in the server's logs: quote it when reporting a problem."
+            },
         }
 
     def update(self, overrides: dict | None) -> "Config":

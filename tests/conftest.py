@@ -327,3 +327,13 @@ def friends(client, actions):
         return people
 
     return make
+
+
+@pytest.fixture
+def no_positions_or_tokens_in_logs():
+    """Capture every log record while a privacy test runs; at its end, fail if any holds
+    a coordinate or token the test sent or was issued, or "Bearer" (tests/log_privacy.py)."""
+    from tests.log_privacy import captured_logs_checked
+
+    yield from captured_logs_checked()
+

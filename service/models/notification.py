@@ -123,6 +123,9 @@ class PushDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(
+        String(128), comment="the X-Request-Id of the request that queued it, for the logs"
+    )
 
 
 class NotificationStream(Base):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
-from service import clock
+from service import clock, logs
 from service.models import Device, Notification, PushDelivery, User
 from service.notifications.inbox import view
 from service.notifications.messages import Draft
@@ -154,8 +154,14 @@ def write_pending(db_session: Session) -> list[dict]:
         },
     )
     written = sorted(((row.user_id, view(row)) for row in rows), key=lambda w: w[1]["id"])
+    request_id = logs.current_request_id()  # the worker logs its deliveries with it
     pushed = [
-        {"user_id": user_id, "notification_id": shown["id"], "next_attempt_at": now}
+        {
+            "user_id": user_id,
+            "notification_id": shown["id"],
+            "next_attempt_at": now,
+            "request_id": request_id,
+        }
         for user_id, shown in written
         if recipients[user_id][3] and not shown["quiet"]
     ]

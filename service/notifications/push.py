@@ -91,6 +91,7 @@ class Outcome:
     state: str
     error: str | None = None
     delay_s: float = 0.0
+    gave_up: bool = False  # failed because the last attempt was used up
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class PushWorker:
                 PushDelivery.id,
                 PushDelivery.notification_id,
                 PushDelivery.attempts,
+                PushDelivery.request_id,
             )
         ).all()
 
@@ -228,7 +230,9 @@ class PushWorker:
     def _retry_or_fail(self, attempt: int, error: str, retry_after: str | None) -> Outcome:
         s = self.settings
         if attempt >= s.max_attempts:
-            return Outcome("failed", f"gave up after {attempt} attempts; last: {error}")
+            return Outcome(
+                "failed", f"gave up after {attempt} attempts; last: {error}", gave_up=True
+            )
         delay = backoff_s(attempt, s.base_delay_s, s.max_delay_s, random.uniform(0.5, 1.0))
         if retry_after is not None and retry_after.isdigit():
             delay = min(s.max_delay_s, max(delay, float(retry_after)))
@@ -254,7 +258,14 @@ class PushWorker:
                     .values(**_record(outcome, finished))
                 )
                 metrics.PUSH_DELIVERIES.labels(outcome.state).inc()
+        for c, outcome in zip(claimed, outcomes, strict=True):
+            _log_attempt(c, outcome, self._secrets(bodies[(c.user_id, c.id)]))
         return len(claimed)
+
+    def _secrets(self, body: dict | None) -> list[str]:
+        """What must never reach a log line: the devices' tokens, the gateway's keys."""
+        devices = (body or {}).get("devices") or []
+        return [d["token"] for d in devices] + [self.settings.token, self.settings.secret.decode()]
 
     def next_due_in_s(self, now: datetime | None = None) -> float:
         """Seconds until the earliest pending delivery is due (``idle_s`` if none)."""
@@ -328,6 +339,34 @@ class PushWorker:
             except (psycopg.Error, SQLAlchemyError, OSError) as exc:
                 log.warning("push worker lost the database: %s; retrying", exc)
                 stop.wait(2.0)
+
+
+def _log_attempt(claimed, outcome: Outcome, secrets: list[str]) -> None:
+    """One line per attempt: its outcome (sent, retry, failed, gave_up), the ids to follow
+    it by (the request that queued it, the delivery, the notification) and the error with
+    any device token the gateway echoed cut out."""
+    event = "gave_up" if outcome.gave_up else outcome.state
+    error = outcome.error
+    for secret in filter(None, secrets):
+        error = error and error.replace(secret, "[redacted]")
+    log.log(
+        logging.INFO if outcome.state == "sent" else logging.WARNING,
+        "push delivery %s of notification %s, attempt %s: %s",
+        claimed.id,
+        claimed.notification_id,
+        claimed.attempts,
+        event,
+        extra={
+            "request_id": claimed.request_id,
+            "delivery_id": claimed.id,
+            "notification_id": claimed.notification_id,
+            "recipient_id": claimed.user_id,
+            "attempt": claimed.attempts,
+            "outcome": event,
+            "retry_in_s": round(outcome.delay_s, 1) if outcome.state == "retry" else None,
+            "error": error,
+        },
+    )
 
 
 def _record(outcome: Outcome, now: datetime) -> dict:

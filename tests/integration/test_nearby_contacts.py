@@ -6,6 +6,8 @@ from geographiclib.geodesic import Geodesic
 
 from tests.conftest import offset_point
 
+pytestmark = pytest.mark.usefixtures("no_positions_or_tokens_in_logs")
+
 WGS84 = Geodesic.WGS84
 HERE = (40.7306, -73.9866)
 

@@ -15,6 +15,8 @@ from scipy.optimize import least_squares
 
 from tests.conftest import befriend, offset_point
 
+pytestmark = pytest.mark.usefixtures("no_positions_or_tokens_in_logs")
+
 WGS84 = Geodesic.WGS84
 CENTRE = (48.137, 11.575)  # Munich
 WHEREABOUTS = {

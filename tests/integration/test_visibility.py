@@ -2,6 +2,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("no_positions_or_tokens_in_logs")
+
 SPOT = (40.7306, -73.9866)
 
 

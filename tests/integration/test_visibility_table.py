@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import befriend, offset_point
 
+pytestmark = pytest.mark.usefixtures("no_positions_or_tokens_in_logs")
+
 ORIGIN = (52.5200, 13.4050)  # Berlin
 RELATIONSHIPS = ("mutual", "one_way", "stranger")
 
