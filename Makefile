@@ -94,7 +94,8 @@ test-fast: $(BIN)/activate
 test-unit: $(BIN)/activate
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-# Schemathesis on the live API, 100 examples per operation (reports in test-artifacts/fuzz).
+# Schemathesis on the live API with every check and stateful links, 100 examples per
+# operation (reports in test-artifacts/fuzz); it must end with zero failures.
 fuzz: $(BIN)/activate
 	$(BIN)/python scripts/prepare_db.py "$(TEST_DATABASE_URL)"
 	$(BIN)/python -m tests.fuzz --examples 100

@@ -15,7 +15,8 @@ from service.auth.routes import blp as auth_blp
 from service.calendars.routes import blp as calendars_blp
 from service.checkins.routes import blp as checkins_blp
 from service.claims.routes import blp as claims_blp
-from service.common.openapi import declare_common_errors
+from service.common.links import declare_links
+from service.common.openapi import finish_document
 from service.config import Config
 from service.contacts.routes import blp as contacts_blp
 from service.dashboard.routes import blp as dashboard_blp
@@ -150,7 +151,8 @@ def create_app(config: dict | None = None) -> Flask:
     api = IrlApi(app)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
-    declare_common_errors(api)
+    finish_document(api)
+    declare_links(api)
     retry.init_app(app, API_BLUEPRINTS)
     app.register_blueprint(ops_blp)
     app.register_blueprint(dashboard_blp)

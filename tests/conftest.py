@@ -336,4 +336,3 @@ def no_positions_or_tokens_in_logs():
     from tests.log_privacy import captured_logs_checked
 
     yield from captured_logs_checked()
-

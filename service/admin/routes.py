@@ -38,7 +38,7 @@ class Claims(MethodView):
         items, last = claims.list_claims(
             db_session=db.session,
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
             status=args["status"],
         )
         return {"items": items, "next_cursor": cursor.encode(last) if last else None}
@@ -87,6 +87,6 @@ class AuditLog(MethodView):
         """Every admin action, newest first"""
         _admin()
         items, last = audit.list_entries(
-            db_session=db.session, limit=args["limit"], before=cursor.decode_id(args.get("cursor"))
+            db_session=db.session, limit=args["limit"], before=args["cursor"]
         )
         return {"items": items, "next_cursor": cursor.encode(last) if last else None}

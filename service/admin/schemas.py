@@ -2,6 +2,7 @@
 
 from marshmallow import fields
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 
 
@@ -25,3 +26,5 @@ class AuditPageSchema(PageSchema):
 
 class AuditQuerySchema(PageQuerySchema):
     """Paging for the audit log."""
+
+    cursor = Cursor("id")

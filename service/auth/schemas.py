@@ -5,8 +5,10 @@ from marshmallow import fields, validate
 from service.common.schemas import StrictSchema, json_bool
 from service.users.schemas import MeSchema
 
+# "import" names a path of its own (/me/contacts/import), so no one may take it
 HANDLE = validate.Regexp(
-    r"^[A-Za-z0-9_]{3,30}$", error="Handles are 3 to 30 letters, digits or underscores."
+    r"^(?![Ii][Mm][Pp][Oo][Rr][Tt]$)[A-Za-z0-9_]{3,30}$",
+    error="Handles are 3 to 30 letters, digits or underscores (and not import).",
 )
 NEW_PASSWORD = validate.Length(min=8, max=256)
 
@@ -55,7 +57,7 @@ class TokensSchema(StrictSchema):
 
     access_token = fields.String()
     refresh_token = fields.String()
-    token_type = fields.String()
+    token_type = fields.String(validate=validate.OneOf(["Bearer"]))
 
 
 class RegisteredSchema(TokensSchema):

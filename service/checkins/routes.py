@@ -78,7 +78,7 @@ class MyCheckins(MethodView):
     @blp.response(200, CheckinPageSchema)
     def get(self, args):
         """My check-ins, newest first"""
-        after = cursor.decode_time_keyset(args.get("cursor"))
+        after = args["cursor"]
         items, last = service.list_mine(
             db_session=db.reader, user=current_user(), limit=args["limit"], after=after
         )

@@ -2,6 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate, validates
 
+from service.common.cursor import Cursor
 from service.common.schemas import (
     LocationSchema,
     PageQuerySchema,
@@ -11,6 +12,7 @@ from service.common.schemas import (
     object_id,
 )
 from service.contacts.schemas import PersonSchema
+from service.models.user import LOCATION_SHARING
 from service.venues.schemas import VenueSchema
 
 
@@ -38,9 +40,16 @@ class CheckinCreateSchema(StrictSchema):
 class ReasonSchema(StrictSchema):
     """One broken rule and its numbers."""
 
-    code = fields.String(metadata={"description": "imprecise | too_far | too_fast | too_soon"})
+    code = fields.String(
+        metadata={"description": "imprecise | too_far | too_fast | too_soon | too_many_places"}
+    )
     message = fields.String()
     details = fields.Dict()
+
+
+# which check-ins carry which fields (the "omitted" note of its OpenAPI schema)
+OWNER_ONLY = "from a contact's check-in (only its owner sees it)"
+CONTACT_ONLY = "from my own check-ins (a contact's check-in names its person and sharing)"
 
 
 class CheckinSchema(StrictSchema):
@@ -48,21 +57,23 @@ class CheckinSchema(StrictSchema):
     sharing only), location, shout and effective_at."""
 
     id = fields.Integer()
-    user = fields.Nested(PersonSchema)
-    sharing = fields.String()
+    user = fields.Nested(PersonSchema, metadata={"omitted": CONTACT_ONLY})
+    sharing = fields.String(
+        validate=validate.OneOf(LOCATION_SHARING), metadata={"omitted": CONTACT_ONLY}
+    )
     venue = fields.Nested(VenueSchema, allow_none=True)
     location = fields.Nested(LocationSchema)
-    accuracy_m = fields.Float(allow_none=True)
+    accuracy_m = fields.Float(allow_none=True, metadata={"omitted": OWNER_ONLY})
     shout = fields.String(allow_none=True)
-    private = fields.Boolean()
-    client_time = fields.DateTime(allow_none=True)
+    private = fields.Boolean(metadata={"omitted": OWNER_ONLY})
+    client_time = fields.DateTime(allow_none=True, metadata={"omitted": OWNER_ONLY})
     effective_at = fields.DateTime(
         metadata={"description": "client_time if given, else server time"}
     )
-    created_at = fields.DateTime()
-    eligible = fields.Boolean()
-    reasons = fields.List(fields.Nested(ReasonSchema))
-    points = fields.Integer()
+    created_at = fields.DateTime(metadata={"omitted": OWNER_ONLY})
+    eligible = fields.Boolean(metadata={"omitted": OWNER_ONLY})
+    reasons = fields.List(fields.Nested(ReasonSchema), metadata={"omitted": OWNER_ONLY})
+    points = fields.Integer(metadata={"omitted": OWNER_ONLY})
 
 
 class RewardsSchema(StrictSchema):
@@ -112,3 +123,5 @@ class CheckinPageSchema(PageSchema):
 
 class CheckinListQuerySchema(PageQuerySchema):
     """Paging for check-in lists."""
+
+    cursor = Cursor("time")

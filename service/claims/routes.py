@@ -44,7 +44,7 @@ class MyClaims(MethodView):
         items, last = service.list_claims(
             db_session=db.session,
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
             user_id=current_user_id(),
         )
         return {"items": items, "next_cursor": cursor.encode(last) if last else None}
@@ -61,6 +61,6 @@ class MyVenues(MethodView):
             db_session=db.session,
             user_id=current_user_id(),
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
         )
         return {"items": items, "next_cursor": cursor.encode(last) if last else None}

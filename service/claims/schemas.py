@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.models.owner import CLAIM_STATES
 from service.venues.schemas import VenueSchema
@@ -18,9 +19,14 @@ class ClaimSchema(StrictSchema):
 
     id = fields.Integer()
     venue_id = fields.Integer()
-    venue_name = fields.String()
-    claimant = fields.String(metadata={"description": "the claimant's handle"})
-    status = fields.String(metadata={"description": " | ".join(CLAIM_STATES)})
+    venue_name = fields.String(metadata={"omitted": "from the answer to rejecting it"})
+    claimant = fields.String(
+        metadata={
+            "description": "the claimant's handle",
+            "omitted": "outside lists of claims (mine, an admin's)",
+        }
+    )
+    status = fields.String(validate=validate.OneOf(CLAIM_STATES))
     note = fields.String(allow_none=True)
     reason = fields.String(allow_none=True, metadata={"description": "why it was rejected"})
     created_at = fields.DateTime()
@@ -36,9 +42,13 @@ class ClaimPageSchema(PageSchema):
 class ClaimQuerySchema(PageQuerySchema):
     """Paging for my claims."""
 
+    cursor = Cursor("id")
+
 
 class AdminClaimQuerySchema(PageQuerySchema):
     """Claims of one status (default: pending)."""
+
+    cursor = Cursor("id")
 
     status = fields.String(load_default="pending", validate=validate.OneOf(CLAIM_STATES))
 

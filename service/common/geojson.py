@@ -3,34 +3,65 @@
 import json
 
 from flask import Response, request
-from marshmallow import Schema
+from marshmallow import Schema, fields, validate
 
 from service.common.json_body import as_json
 
 GEOJSON_MIME = "application/geo+json"
 
 
-FEATURE_COLLECTION = {
-    "type": "object",
-    "description": "RFC 7946 FeatureCollection ([lon, lat]); ask with Accept: "
-    "application/geo+json or format=geojson",
-    "properties": {
-        "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "features": {"type": "array", "items": {"type": "object"}},
-        "next_cursor": {"type": "string", "nullable": True},
-    },
-    "required": ["type", "features"],
-}
+class PointSchema(Schema):
+    """An RFC 7946 Point."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["Point"]))
+    coordinates = fields.List(
+        fields.Float(),
+        required=True,
+        validate=validate.Length(equal=2),
+        metadata={"description": "[lon, lat] in WGS 84 degrees"},
+    )
 
 
-def documented(page_schema: str) -> dict:
-    """The 200 answer of a nearby endpoint in OpenAPI: its JSON page, or GeoJSON."""
+def collection_schema(page_schema: type[Schema], item_schema: type[Schema]) -> type[Schema]:
+    """The FeatureCollection a nearby page is as GeoJSON: each item a Feature with its
+    ``location`` as the Point and its other fields as properties (for OpenAPI)."""
+    item = item_schema.__name__.removesuffix("Schema")
+    meta = type("Meta", (getattr(item_schema, "Meta", object),), {"exclude": ("location",)})
+    properties = type(f"{item}PropertiesSchema", (item_schema,), {"Meta": meta})
+    feature = Schema.from_dict(
+        {
+            "type": fields.String(required=True, validate=validate.OneOf(["Feature"])),
+            "id": fields.Integer(required=True),
+            "geometry": fields.Nested(PointSchema, required=True),
+            "properties": fields.Nested(properties, required=True),
+        },
+        name=f"{item}FeatureSchema",
+    )
+    page = page_schema.__name__.removesuffix("PageSchema")
+    return Schema.from_dict(
+        {
+            "type": fields.String(required=True, validate=validate.OneOf(["FeatureCollection"])),
+            "features": fields.List(fields.Nested(feature), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
+        name=f"{page}FeatureCollectionSchema",
+    )
+
+
+def documented(page_schema: type[Schema], item_schema: type[Schema]) -> dict:
+    """The 200 answer of a nearby endpoint in OpenAPI: its JSON page, or GeoJSON.
+
+    Asked for GeoJSON (``format=geojson`` or ``Accept: application/geo+json``) it is a
+    FeatureCollection; ``application/json`` lists both as ``oneOf`` because generated
+    clients read one media type per answer (openapi-python-client reads the first)."""
+    collection = collection_schema(page_schema, item_schema)
     return {
         "200": {
-            "description": "Nearest first, as a JSON page or a GeoJSON FeatureCollection",
+            "description": "Nearest first, as a JSON page or (asked for GeoJSON) a "
+            "FeatureCollection",
             "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{page_schema}"}},
-                GEOJSON_MIME: {"schema": FEATURE_COLLECTION},
+                "application/json": {"schema": {"oneOf": [page_schema, collection]}},
+                GEOJSON_MIME: {"schema": collection},
             },
         }
     }

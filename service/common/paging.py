@@ -1,7 +1,7 @@
 """Offset-cursor pages: ``limit`` (≤ 100) items from where the cursor says, and the
 opaque ``next_cursor`` of the next page (null at the end).
 
-Keyset cursors (``cursor.decode_keyset`` and kin) are for lists that grow while read;
+Keyset cursors (the other kinds of ``cursor.Cursor``) are for lists that grow while read;
 an offset is for a search answered anew each time (nearest first, a ranking) and for a
 short list read whole.
 """
@@ -9,8 +9,6 @@ short list read whole.
 from dataclasses import dataclass
 
 from service.common import cursor
-
-MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search
 
 
 @dataclass(frozen=True)
@@ -21,12 +19,10 @@ class Offset:
     limit: int
 
     @classmethod
-    def of(cls, args: dict, most: int = MAX_OFFSET) -> "Offset":
-        """The page a query's ``cursor`` and ``limit`` ask for (the first without a
-        cursor); 422 for a cursor past ``most``."""
-        (start,) = cursor.decode(args.get("cursor"), int) or (0,)
-        cursor.check_range(start, 0, most)
-        return cls(start, args["limit"])
+    def of(cls, args: dict) -> "Offset":
+        """The page a query's offset ``cursor`` and ``limit`` ask for (the first without
+        a cursor)."""
+        return cls(args.get("cursor") or 0, args["limit"])
 
     @property
     def end(self) -> int:
@@ -39,8 +35,7 @@ class Offset:
         return {"items": items, "next_cursor": cursor.encode(self.end) if more else None}
 
 
-def sliced(items: list, args: dict, most: int | None = None) -> dict:
-    """A page of a bounded, ordered list read whole; 422 for a cursor past ``most`` (by
-    default the list's end)."""
-    page = Offset.of(args, len(items) if most is None else most)
+def sliced(items: list, args: dict) -> dict:
+    """A page of a bounded, ordered list read whole (empty past its end)."""
+    page = Offset.of(args)
     return page.answer(items[page.start : page.end], more=page.end < len(items))

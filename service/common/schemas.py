@@ -7,27 +7,12 @@ import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from geo.coords import LAT_RANGE, LON_RANGE
+from service.common.cursor import Cursor
+from service.common.text import unstorable
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
-
-
-def unstorable(value) -> bool:
-    """True for text PostgreSQL cannot store: NUL bytes or lone UTF-16 surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(unstorable(k) or unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(unstorable(item) for item in value)
-    return False
 
 
 # Every time a request sends must carry its offset; say how to write one (marshmallow's
@@ -61,6 +46,17 @@ def known_zone(name: str) -> None:
     """Validator: an IANA time zone name."""
     if name not in _zones():
         raise ValidationError("Not an IANA time zone name (like Europe/Paris).")
+
+
+def zone_name(*, description: str, allow_none: bool = False, **kwargs) -> fields.String:
+    """An IANA time zone name, its list declared in OpenAPI (null too where allowed)."""
+    names = [*sorted(_zones()), *([None] if allow_none else [])]
+    return fields.String(
+        allow_none=allow_none,
+        validate=known_zone,
+        metadata={"description": description, "enum": names},
+        **kwargs,
+    )
 
 
 class JsonBool(fields.Boolean):
@@ -100,10 +96,11 @@ class LocationSchema(StrictSchema):
 
 
 class PageQuerySchema(StrictSchema):
-    """``limit`` (1..100, default 20) and an opaque ``cursor``."""
+    """``limit`` (1..100, default 20) and an opaque ``cursor`` (an offset, unless a
+    subclass declares another kind)."""
 
     limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(1, MAX_PAGE))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    cursor = Cursor("offset")
 
 
 class PositionQuerySchema(PageQuerySchema):

@@ -2,6 +2,7 @@
 
 from flask import current_app
 from flask.views import MethodView
+from werkzeug.routing import BaseConverter
 
 from service.auth.tokens import current_user
 from service.common import cursor
@@ -19,8 +20,19 @@ from service.contacts.schemas import (
 from service.contacts.uploads import read_import
 from service.database import db
 from service.idempotency import idempotent
+from service.models.social import NETWORKS
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1/me/contacts", description="Contacts")
+
+
+class HandleConverter(BaseConverter):
+    """A handle in a path, never ``import`` (that path is the import: a handle may not
+    be named so, and its Allow header lists only what the import takes)."""
+
+    regex = r"(?!import(?![^/]))[^/]+"
+
+
+blp.record_once(lambda state: state.app.url_map.converters.setdefault("handle", HandleConverter))
 
 UPLOAD_BODY = {
     "content": {
@@ -29,8 +41,9 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["network", "file"],
+                "additionalProperties": False,
                 "properties": {
-                    "network": {"type": "string"},
+                    "network": {"type": "string", "enum": list(NETWORKS)},
                     "file": {
                         "type": "string",
                         "format": "binary",
@@ -50,7 +63,7 @@ class Contacts(MethodView):
     @blp.response(200, ContactPageSchema)
     def get(self, args):
         """People I follow, with mutual and in-person history"""
-        after = cursor.decode_keyset(args.get("cursor"))
+        after = args["cursor"]
         items, last = service.list_contacts(
             db_session=db.session,
             user=current_user(),
@@ -74,6 +87,7 @@ class Contacts(MethodView):
 
 @blp.route("/import")
 class ContactImport(MethodView):
+    @blp.doc(operationId="importContacts")
     @authenticated(blp)
     @idempotent
     @blp.doc(requestBody=UPLOAD_BODY)
@@ -90,7 +104,7 @@ class ContactImport(MethodView):
         )
 
 
-@blp.route("/<string:handle>")
+@blp.route("/<handle:handle>")
 class ContactByHandle(MethodView):
     @authenticated(blp)
     @blp.response(204)

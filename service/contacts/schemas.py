@@ -2,6 +2,7 @@
 
 from marshmallow import fields, post_dump, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.importers import MAX_HANDLES
 from service.models.social import NETWORKS
@@ -46,7 +47,8 @@ class PersonSchema(StrictSchema):
         fields.Nested(FaceSchema),
         metadata={
             "description": "Where a contact is shown: their verified networks with the name "
-            "and picture people know them by (empty for anyone who is not my contact)"
+            "and picture people know them by (empty for anyone who is not my contact)",
+            "omitted": "where an answer names a person without showing their networks",
         },
     )
 
@@ -61,7 +63,7 @@ class MatchSchema(PersonSchema):
 class ImportResultSchema(StrictSchema):
     """Which handles are IRL users; the rest are remembered until their owners join."""
 
-    network = fields.String()
+    network = fields.String(validate=validate.OneOf(NETWORKS))
     matched = fields.List(
         fields.Nested(MatchSchema),
         metadata={
@@ -103,5 +105,7 @@ class ContactPageSchema(PageSchema):
 
 class ContactQuerySchema(PageQuerySchema):
     """Paging, and optionally only mutual contacts."""
+
+    cursor = Cursor("key")
 
     mutual = fields.Boolean()

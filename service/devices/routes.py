@@ -35,7 +35,7 @@ class MyDevices(MethodView):
     @blp.response(200, DevicePageSchema)
     def get(self, args):
         """My devices"""
-        before = cursor.decode_id(args.get("cursor"))
+        before = args["cursor"]
         items, last = service.list_mine(
             db_session=db.session,
             user_id=current_user_id(),

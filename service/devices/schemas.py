@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.models.notification import PLATFORMS
 
@@ -27,3 +28,5 @@ class DevicePageSchema(PageSchema):
 
 class DeviceQuerySchema(PageQuerySchema):
     """Paging for my devices."""
+
+    cursor = Cursor("id")

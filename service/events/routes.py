@@ -10,10 +10,11 @@ from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.geojson import documented, page_answer
 from service.common.paging import Offset
-from service.common.schemas import MAX_ID, PageQuerySchema
+from service.common.schemas import MAX_ID
 from service.database import db
 from service.events import nearby, service
 from service.events.schemas import (
+    AttendeeQuerySchema,
     AttendeesSchema,
     ConversionSchema,
     EventCreateSchema,
@@ -47,7 +48,7 @@ class NearbyEvents(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyEventsQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyEventsPageSchema)
-    @blp.doc(responses=documented("NearbyEventsPage"))
+    @blp.doc(responses=documented(NearbyEventsPageSchema, NearbyEventSchema))
     @ratelimit.nearby
     def get(self, args):
         """Events near a position overlapping a time window, nearest first"""
@@ -116,12 +117,12 @@ class EventRsvp(MethodView):
 @blp.route(f"{EVENT}/attendees")
 class EventAttendees(MethodView):
     @authenticated(blp)
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(AttendeeQuerySchema, location="query")
     @blp.response(200, AttendeesSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such event")
     def get(self, args, event_id):
         """Who is coming: my contacts by name (paged), everyone else only as counts"""
-        after = cursor.decode_triple(args.get("cursor"))
+        after = args["cursor"]
         page = service.attendees(
             db_session=db.session,
             viewer_id=current_user_id(),

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from service.common.cursor import Cursor
 from service.common.schemas import (
     LocationSchema,
+    PageQuerySchema,
     PageSchema,
     PositionQuerySchema,
     StrictSchema,
@@ -124,7 +126,13 @@ class AttendeeSchema(StrictSchema):
     """A contact's answer."""
 
     user = fields.Nested(PersonSchema)
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(RSVP_STATUSES))
+
+
+class AttendeeQuerySchema(PageQuerySchema):
+    """Paging for the contacts coming, by status then name."""
+
+    cursor = Cursor("triple")
 
 
 class AttendeesSchema(PageSchema):

@@ -38,6 +38,7 @@ def _stats(args: dict, venue_id: int) -> dict:
 
 @blp.route(f"{VENUE}/stats")
 class Stats(MethodView):
+    @blp.doc(operationId="getVenueStats")
     @authenticated(blp)
     @_errors
     @blp.arguments(StatsQuerySchema, location="query")
@@ -49,6 +50,7 @@ class Stats(MethodView):
 
 @blp.route(f"{VENUE}/stats.csv")
 class StatsCsv(MethodView):
+    @blp.doc(operationId="getVenueStatsCsv")
     @authenticated(blp)
     @_errors
     @blp.arguments(StatsQuerySchema, location="query")

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from service.common.schemas import StrictSchema, known_zone
+from service.common.schemas import StrictSchema, zone_name
 from service.footfall.grid import GRANULARITIES
 
 
@@ -18,10 +18,9 @@ class StatsQuerySchema(StrictSchema):
         load_default=None, metadata={"description": "last local date (default: today)"}
     )
     granularity = fields.String(load_default="day", validate=validate.OneOf(GRANULARITIES))
-    tz = fields.String(
+    tz = zone_name(
         load_default=None,
-        validate=known_zone,
-        metadata={"description": "IANA zone of the dates and buckets (default: the venue's)"},
+        description="IANA zone of the dates and buckets (default: the venue's)",
     )
 
 
@@ -65,9 +64,12 @@ class StatsSchema(StrictSchema):
     venue_id = fields.Integer()
     from_ = fields.Date(data_key="from", attribute="from")
     to = fields.Date()
-    granularity = fields.String()
+    granularity = fields.String(validate=validate.OneOf(GRANULARITIES))
     tz = fields.String()
-    source = fields.String(metadata={"description": "rollup | raw (another tz than the venue's)"})
+    source = fields.String(
+        validate=validate.OneOf(["rollup", "raw"]),
+        metadata={"description": "raw for another tz than the venue's"},
+    )
     suppressed = fields.Boolean()
     total_checkins = fields.Integer(allow_none=True)
     unique_visitors = fields.Integer(allow_none=True)

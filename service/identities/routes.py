@@ -88,6 +88,7 @@ class VerifyIdentity(MethodView):
 
 @blp.route(f"/me/identities/{OAUTH_NETWORK}/authorize")
 class Authorize(MethodView):
+    @blp.doc(operationId="startIdentitySignIn")
     @authenticated(blp)
     @blp.response(200, AuthorizeSchema)
     @ratelimit.identity_checks
@@ -105,6 +106,7 @@ class Authorize(MethodView):
 
 @blp.route(f"/identities/{OAUTH_NETWORK}/callback")
 class Callback(MethodView):
+    @blp.doc(operationId="finishIdentitySignIn")
     @blp.arguments(CallbackQuerySchema, location="query")
     @blp.response(200, CallbackSchema)
     @blp.alt_response(302, description="To OAUTH_DONE_URL with the same fields, when set")

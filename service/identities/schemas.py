@@ -45,7 +45,7 @@ class IdentityListSchema(PageSchema):
 class AuthorizeSchema(StrictSchema):
     """Where to send the person to sign in with the network."""
 
-    network = fields.String()
+    network = fields.String(validate=validate.OneOf(NETWORKS))
     authorize_url = fields.String()
     state = fields.String()
     expires_at = fields.DateTime()
@@ -67,7 +67,7 @@ class CallbackQuerySchema(StrictSchema):
 class CallbackSchema(StrictSchema):
     """A finished sign-in: the app sends ``state`` + ``completion`` to ``verify``."""
 
-    network = fields.String()
+    network = fields.String(validate=validate.OneOf(NETWORKS))
     handle = fields.String()
     state = fields.String()
     completion = fields.String()

@@ -20,7 +20,7 @@ class MyMeetings(MethodView):
     @blp.response(200, MeetingPageSchema)
     def get(self, args):
         """My in-person meetings: who, where, when, first time or not"""
-        after = cursor.decode_time_keyset(args.get("cursor"))
+        after = args["cursor"]
         items, last = service.list_mine(
             db_session=db.session, user_id=current_user_id(), limit=args["limit"], after=after
         )

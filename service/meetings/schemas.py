@@ -2,6 +2,7 @@
 
 from marshmallow import fields
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.schemas import PersonSchema
 from service.venues.schemas import VenueSchema
@@ -26,3 +27,5 @@ class MeetingPageSchema(PageSchema):
 
 class MeetingQuerySchema(PageQuerySchema):
     """Paging for meetings."""
+
+    cursor = Cursor("time")

@@ -39,7 +39,7 @@ class Met(MethodView):
             db_session=db.reader,
             user_id=current_user_id(),
             limit=args["limit"],
-            after=cursor.decode_time_keyset(args["cursor"]),
+            after=args["cursor"],
             network=args["network"],
             since=args["since"],
         )

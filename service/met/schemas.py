@@ -2,6 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.schemas import PersonSchema
 from service.identities.handles import NAMES
@@ -30,6 +31,8 @@ def exportable(network: str) -> None:
 
 class MetQuerySchema(PageQuerySchema):
     """Paging, updates since a time, and optionally one network."""
+
+    cursor = Cursor("time")
 
     since = fields.AwareDateTime(load_default=None, metadata=SINCE)
     network = fields.String(

@@ -6,7 +6,6 @@ from flask_jwt_extended import get_jwt
 
 from service import clock
 from service.auth.tokens import current_user_id
-from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
 from service.common.schemas import MAX_ID
@@ -36,13 +35,14 @@ class MyNotifications(MethodView):
             db_session=db.session,
             user_id=current_user_id(),
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
             unread_only=args["unread_only"],
         )
 
 
 @blp.route("/read")
 class MarkRead(MethodView):
+    @blp.doc(operationId="markNotificationsRead")
     @authenticated(blp)
     @blp.arguments(MarkReadSchema)
     @blp.response(200, MarkReadResultSchema)

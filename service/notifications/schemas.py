@@ -1,7 +1,10 @@
 """Schemas for the notification inbox and stream."""
 
+from typing import ClassVar
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from service.common.cursor import Cursor
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema, object_id
 from service.notifications.kinds import KINDS
 
@@ -12,7 +15,7 @@ class NotificationSchema(StrictSchema):
     """One notification; ``data`` carries what the app needs to act on it."""
 
     id = fields.Integer()
-    kind = fields.String(metadata={"description": " | ".join(KINDS)})
+    kind = fields.String(validate=validate.OneOf(KINDS))
     message = fields.String()
     data = fields.Dict()
     quiet = fields.Boolean(
@@ -24,6 +27,8 @@ class NotificationSchema(StrictSchema):
 
 class NotificationQuerySchema(PageQuerySchema):
     """Paging, optionally unread ones only."""
+
+    cursor = Cursor("id")
 
     unread_only = fields.Boolean(load_default=False)
 
@@ -37,6 +42,9 @@ class NotificationPageSchema(PageSchema):
 
 class MarkReadSchema(StrictSchema):
     """Either ``ids`` or ``up_to`` (everything with an id up to and including it)."""
+
+    # in OpenAPI: exactly one of the two
+    json_schema: ClassVar[dict] = {"minProperties": 1, "maxProperties": 1}
 
     ids = fields.List(object_id(), validate=validate.Length(min=1, max=MAX_IDS))
     up_to = object_id()

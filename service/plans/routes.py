@@ -56,7 +56,7 @@ class MyPlans(MethodView):
             db_session=db.session,
             user_id=current_user_id(),
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
         )
         return _page(items, last)
 
@@ -74,6 +74,7 @@ class MyPlan(MethodView):
 
 @blp.route(f"{PLAN}/ok")
 class PlanOk(MethodView):
+    @blp.doc(operationId="markPlanOk")
     @authenticated(blp)
     @blp.response(200, PlanSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not my plan")
@@ -96,7 +97,7 @@ class Watching(MethodView):
             db_session=db.session,
             user_id=current_user_id(),
             limit=args["limit"],
-            before=cursor.decode_id(args.get("cursor")),
+            before=args["cursor"],
         )
         return _page(items, last)
 

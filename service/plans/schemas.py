@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import MAX_ID, LocationSchema, PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.schemas import PersonSchema
 from service.models.plan import OUTCOMES
@@ -90,3 +91,5 @@ class WatchedPlanPageSchema(PageSchema):
 
 class PlanQuerySchema(PageQuerySchema):
     """Paging for plans."""
+
+    cursor = Cursor("id")

@@ -33,7 +33,7 @@ class Feed(MethodView):
     @blp.response(200, FeedPageSchema)
     def get(self, args):
         """Recent check-ins of my contacts (last 7 days), newest first"""
-        after = cursor.decode_time_keyset(args.get("cursor"))
+        after = args["cursor"]
         items, last = service.feed(
             db_session=db.reader,
             viewer_id=current_user_id(),
@@ -50,7 +50,7 @@ class NearbyContacts(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyContactsQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyContactsPageSchema)
-    @blp.doc(responses=documented("NearbyContactsPage"))
+    @blp.doc(responses=documented(NearbyContactsPageSchema, NearbyContactSchema))
     @ratelimit.nearby
     def get(self, args):
         """My contacts seen in the last 3 hours near a position, nearest first"""
@@ -66,6 +66,7 @@ class NearbyContacts(MethodView):
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/here")
 class Here(MethodView):
+    @blp.doc(operationId="listContactsHere")
     @authenticated(blp)
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, HerePageSchema)

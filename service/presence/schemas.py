@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from service.common.cursor import Cursor
 from service.common.schemas import (
     LocationSchema,
     PageQuerySchema,
@@ -10,6 +11,7 @@ from service.common.schemas import (
     StrictSchema,
 )
 from service.contacts.schemas import PersonSchema
+from service.models.user import LOCATION_SHARING
 from service.venues.schemas import VenueSchema
 
 SHARING = {
@@ -23,7 +25,7 @@ class ContactCheckinSchema(StrictSchema):
 
     id = fields.Integer()
     user = fields.Nested(PersonSchema)
-    sharing = fields.String(metadata=SHARING)
+    sharing = fields.String(validate=validate.OneOf(LOCATION_SHARING), metadata=SHARING)
     venue = fields.Nested(VenueSchema, allow_none=True)
     location = fields.Nested(LocationSchema)
     shout = fields.String(allow_none=True)
@@ -41,7 +43,7 @@ class NearbyContactSchema(StrictSchema):
 
     id = fields.String(metadata={"description": "The contact's handle"})
     user = fields.Nested(PersonSchema)
-    sharing = fields.String(metadata=SHARING)
+    sharing = fields.String(validate=validate.OneOf(LOCATION_SHARING), metadata=SHARING)
     venue = fields.Nested(VenueSchema, allow_none=True)
     location = fields.Nested(LocationSchema)
     distance_m = fields.Integer(metadata={"description": "Rounded per sharing level"})
@@ -77,3 +79,5 @@ class HerePageSchema(PageSchema):
 
 class FeedQuerySchema(PageQuerySchema):
     """Paging for the feed."""
+
+    cursor = Cursor("time")

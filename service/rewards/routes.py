@@ -22,7 +22,6 @@ from service.users.service import get_by_handle
 from service.venues import service as venues
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Badges and mayors")
-MAX_BADGES = 10_000  # a person holds at most a few hundred badge levels: read whole
 
 
 @blp.route("/badges")
@@ -42,7 +41,7 @@ class MyBadges(MethodView):
     def get(self, args):
         """My badges and the check-ins that unlocked them"""
         items = service.badges_of(db_session=db.session, user_id=current_user_id(), own=True)
-        return sliced(items, args, MAX_BADGES)
+        return sliced(items, args)
 
 
 @blp.route("/users/<string:handle>/badges")
@@ -57,7 +56,7 @@ class UserBadges(MethodView):
         items = profile.public_badges(
             db_session=db.session, viewer_id=current_user_id(), user=user, now=clock.now()
         )
-        return sliced(items, args, MAX_BADGES)
+        return sliced(items, args)
 
 
 @blp.route(f"/venues/<int(max={MAX_ID}):venue_id>/mayor")
@@ -86,5 +85,5 @@ class Leaderboard(MethodView):
             scope=args["scope"],
             period=args["period"],
             now=clock.now(),
-            page=Offset.of(args, service.MAX_RANK),
+            page=Offset.of(args),
         )

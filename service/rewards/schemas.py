@@ -5,6 +5,9 @@ from marshmallow import fields, validate
 from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 from service.contacts.schemas import PersonSchema
 
+SCOPES = ("global", "contacts")
+PERIODS = ("week", "all")
+
 
 class CatalogueBadgeSchema(StrictSchema):
     """A badge in the catalogue: its rule in words and as data."""
@@ -54,8 +57,8 @@ class MayorSchema(StrictSchema):
 class LeaderboardQuerySchema(PageQuerySchema):
     """Who to rank and over what period."""
 
-    scope = fields.String(load_default="global", validate=validate.OneOf(["global", "contacts"]))
-    period = fields.String(load_default="all", validate=validate.OneOf(["week", "all"]))
+    scope = fields.String(load_default="global", validate=validate.OneOf(SCOPES))
+    period = fields.String(load_default="all", validate=validate.OneOf(PERIODS))
 
 
 class LeaderSchema(StrictSchema):
@@ -69,6 +72,6 @@ class LeaderSchema(StrictSchema):
 class LeaderboardSchema(PageSchema):
     """Highest points first."""
 
-    scope = fields.String()
-    period = fields.String()
+    scope = fields.String(validate=validate.OneOf(SCOPES))
+    period = fields.String(validate=validate.OneOf(PERIODS))
     items = fields.List(fields.Nested(LeaderSchema))

@@ -7,14 +7,16 @@ from service.auth.tokens import current_user
 from service.common import cursor
 from service.common.blueprint import Blueprint
 from service.common.docs import authenticated
-from service.common.schemas import MAX_ID, PageQuerySchema
+from service.common.schemas import MAX_ID
 from service.database import db
 from service.staff import service
 from service.staff.schemas import (
     InvitationListSchema,
+    InvitationQuerySchema,
     InvitationSchema,
     StaffListSchema,
     StaffMemberSchema,
+    StaffQuerySchema,
 )
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Venue staff")
@@ -27,10 +29,10 @@ def _errors(view):
     return blp.alt_response(404, response="DEFAULT_ERROR", description="No such venue")(view)
 
 
-def _page(items: list[dict], limit: int, encoded: str | None) -> dict:
+def _page(items: list[dict], limit: int, after: str | None) -> dict:
     """A page of people by handle, after the handle in the cursor (a venue's staff is
     a few dozen people: read whole, handed out ``limit`` at a time)."""
-    (after,) = cursor.decode(encoded, str) or ("",)
+    after = after or ""
     rest = sorted((item for item in items if item["handle"] > after), key=lambda i: i["handle"])
     page = rest[:limit]
     more = len(rest) > limit
@@ -41,7 +43,7 @@ def _page(items: list[dict], limit: int, encoded: str | None) -> dict:
 class Staff(MethodView):
     @authenticated(blp)
     @_errors
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(StaffQuerySchema, location="query")
     @blp.response(200, StaffListSchema)
     def get(self, args, venue_id):
         """The venue's staff and open invitations, by handle"""
@@ -82,7 +84,7 @@ class StaffMember(MethodView):
 @blp.route("/me/staff-invitations")
 class MyInvitations(MethodView):
     @authenticated(blp)
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(InvitationQuerySchema, location="query")
     @blp.response(200, InvitationListSchema)
     def get(self, args):
         """Venues that invited me to be listed as their staff"""
@@ -90,7 +92,7 @@ class MyInvitations(MethodView):
             db_session=db.session,
             user=current_user(),
             limit=args["limit"],
-            after=cursor.decode_time_keyset(args.get("cursor")),
+            after=args["cursor"],
         )
         next_cursor = cursor.encode(last[0].isoformat(), last[1]) if last else None
         return {"items": items, "next_cursor": next_cursor}

@@ -2,7 +2,8 @@
 
 from marshmallow import fields
 
-from service.common.schemas import PageSchema, StrictSchema
+from service.common.cursor import Cursor
+from service.common.schemas import PageQuerySchema, PageSchema, StrictSchema
 
 
 class StaffMemberSchema(StrictSchema):
@@ -19,6 +20,18 @@ class StaffListSchema(PageSchema):
     """Everyone the owner invited, by handle, a page at a time."""
 
     items = fields.List(fields.Nested(StaffMemberSchema))
+
+
+class StaffQuerySchema(PageQuerySchema):
+    """Paging for a venue's staff, by handle."""
+
+    cursor = Cursor("name")
+
+
+class InvitationQuerySchema(PageQuerySchema):
+    """Paging for my invitations, newest first."""
+
+    cursor = Cursor("time")
 
 
 class VenueRefSchema(StrictSchema):

@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.common.schemas import StrictSchema, json_bool, known_zone
+from service.common.schemas import StrictSchema, json_bool, zone_name
 from service.models.user import LOCATION_SHARING
 
 CLOCK_TIME = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
@@ -36,7 +36,7 @@ class MeSchema(StrictSchema):
     handle = fields.String(dump_only=True)
     email = fields.String(dump_only=True)
     display_name = fields.String()
-    location_sharing = fields.String()
+    location_sharing = fields.String(validate=validate.OneOf(LOCATION_SHARING))
     nearby_radius_m = fields.Integer()
     notify_nearby = fields.Boolean()
     nearby_daily_cap = fields.Integer()
@@ -64,12 +64,9 @@ class MePatchSchema(StrictSchema):
         metadata={"description": "nearby-friends notifications a day at most (0: none)"},
     )
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
-    timezone = fields.String(
+    timezone = zone_name(
         allow_none=True,
-        validate=known_zone,
-        metadata={
-            "description": "IANA zone for quiet hours and the daily cap; null: follow my check-ins"
-        },
+        description="IANA zone for quiet hours and the daily cap; null: follow my check-ins",
     )
 
 

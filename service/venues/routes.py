@@ -41,7 +41,7 @@ class NearbyVenues(MethodView):
     @authenticated(blp)
     @blp.arguments(NearbyVenuesQuerySchema(), location="query")  # built once, not per request
     @blp.response(200, NearbyVenuesPageSchema)
-    @blp.doc(responses=documented("NearbyVenuesPage"))
+    @blp.doc(responses=documented(NearbyVenuesPageSchema, NearbyVenueSchema))
     @ratelimit.nearby
     def get(self, args):
         """Venues near a position, nearest first"""

@@ -1,6 +1,8 @@
 """Schemathesis against the live API (quick profile; ``make fuzz`` runs 100 examples per
-operation): every operation, authenticated, positive and negative data; no server
-error, every answer as documented, invalid input rejected."""
+operation): every operation, authenticated, positive and negative data, stateful
+sequences along the document's links, every check: no server error, every answer as
+documented, invalid input rejected and valid input accepted (tests/fuzz.toml names the
+few operations whose state-bound rules may refuse valid-looking data, and why)."""
 
 import re
 

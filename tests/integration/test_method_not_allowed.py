@@ -29,3 +29,26 @@ def test_a_405_on_a_path_with_an_id_lists_its_methods(client, actions):
     response = client.put(f"/api/v1/venues/{venue['id']}", headers=owner["headers"], json={})
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET", "PATCH", "DELETE"}
+
+
+def test_import_is_no_ones_handle_so_its_path_allows_only_the_import(client, actions):
+    """/me/contacts/import is the import; were "import" a handle, the same URL would
+    also unfollow that user and its Allow header would list DELETE."""
+    me = actions.register()
+    taken = client.post(
+        "/api/v1/auth/register",
+        json={
+            "handle": "Import",
+            "email": "i@example.com",
+            "password": "x" * 12,
+            "display_name": "I",
+        },
+    )
+    assert taken.status_code == 422 and "handle" in taken.json["errors"]["json"]
+    response = client.delete("/api/v1/me/contacts/import", headers=me["headers"])
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"OPTIONS", "POST"}
+    other = actions.register("importer")
+    client.post("/api/v1/me/contacts", headers=me["headers"], json={"handle": "importer"})
+    assert client.delete("/api/v1/me/contacts/importer", headers=me["headers"]).status_code == 204
+    assert other["user"]["handle"] == "importer"
