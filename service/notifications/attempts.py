@@ -1,0 +1,75 @@
+"""One push attempt: its backoff, what it came to, how it is logged and recorded."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+log = logging.getLogger("service.notifications.push")  # one logger for the worker's lines
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float, jitter: float) -> float:
+    """Delay before the retry after ``attempt`` (1-based): doubling from ``base_s``, capped
+    at ``max_s``, scaled by ``jitter`` in [0.5, 1] so retries of many spread out."""
+    return min(max_s, base_s * 2 ** (attempt - 1)) * jitter
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: ``sent``, ``retry`` (after ``delay_s``) or ``failed``;
+    ``error`` says why, or for ``sent`` what was skipped or refused on the way."""
+
+    state: str
+    error: str | None = None
+    delay_s: float = 0.0
+    gave_up: bool = False  # failed because the last attempt was used up
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request came to: ``sent`` (``detail``: what the gateway reported, if
+    anything), ``retry`` or ``failed`` (``detail``: the error)."""
+
+    state: str
+    detail: str | None = None
+    retry_after: str | None = None
+
+
+def log_attempt(claimed, outcome: Outcome, secrets: list[str]) -> None:
+    """One line per attempt: its outcome (sent, retry, failed, gave_up), the ids to follow
+    it by (the request that queued it, the delivery, the notification) and the error with
+    any device token the gateway echoed cut out."""
+    event = "gave_up" if outcome.gave_up else outcome.state
+    error = outcome.error
+    for secret in filter(None, secrets):
+        error = error and error.replace(secret, "[redacted]")
+    log.log(
+        logging.INFO if outcome.state == "sent" else logging.WARNING,
+        "push delivery %s of notification %s, attempt %s: %s",
+        claimed.id,
+        claimed.notification_id,
+        claimed.attempts,
+        event,
+        extra={
+            "request_id": claimed.request_id,
+            "delivery_id": claimed.id,
+            "notification_id": claimed.notification_id,
+            "recipient_id": claimed.user_id,
+            "attempt": claimed.attempts,
+            "outcome": event,
+            "retry_in_s": round(outcome.delay_s, 1) if outcome.state == "retry" else None,
+            "error": error,
+        },
+    )
+
+
+def record(outcome: Outcome, now: datetime) -> dict:
+    """The delivery row's new values after an attempt."""
+    if outcome.state == "sent":
+        return {"state": "sent", "finished_at": now, "last_error": outcome.error}
+    if outcome.state == "failed":
+        return {"state": "failed", "finished_at": now, "last_error": outcome.error}
+    return {
+        "next_attempt_at": now + timedelta(seconds=outcome.delay_s),
+        "last_error": outcome.error,
+    }
