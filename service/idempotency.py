@@ -41,7 +41,8 @@ HEADER_DOC = {
     "in": "header",
     "name": KEY_HEADER,
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    # KEY_PATTERN: printable ASCII, not starting with a space
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~][ -~]*$"},
     "description": "retry safely: the same key and body replay the first answer "
     "(header `Idempotent-Replayed: true`); another body with the key is a 422",
 }

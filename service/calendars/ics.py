@@ -7,7 +7,7 @@ time zone, described by a VTIMEZONE covering the events' dates.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event
@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 PRODID = "-//IRL//IRL events//EN"
 REFRESH = timedelta(hours=1)  # how often a subscribed calendar should fetch the feed again
 ZONE_MARGIN = timedelta(days=366)  # each VTIMEZONE covers the events' dates ± a year
+ZONE_YEARS = (date(1900, 1, 1), date(2200, 12, 31))  # ... within these (any date is valid)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,23 @@ def _zone(name: str):
         return ZoneInfo("UTC")
 
 
+def _local(moment: datetime, zone) -> datetime:
+    """``moment`` in the venue's zone; in UTC at the ends of the calendar (year 1 or 9999
+    shifted past them cannot be written)."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment
+
+
+def _zone_span(entries: list[Entry]) -> tuple[date, date]:
+    """The dates the VTIMEZONEs cover: the events' ± ZONE_MARGIN, within ZONE_YEARS."""
+    low, high = ZONE_YEARS
+    first = max(min(entry.starts_at for entry in entries).date(), low + ZONE_MARGIN) - ZONE_MARGIN
+    last = min(max(entry.ends_at for entry in entries).date(), high - ZONE_MARGIN) + ZONE_MARGIN
+    return min(first, last), last
+
+
 def _vevent(entry: Entry, domain: str) -> Event:
     zone = _zone(entry.timezone)
     event = Event()
@@ -56,8 +74,8 @@ def _vevent(entry: Entry, domain: str) -> Event:
     event.add("dtstamp", entry.stamp)
     event.add("last-modified", entry.stamp)
     event.add("sequence", entry.sequence)
-    event.add("dtstart", entry.starts_at.astimezone(zone))
-    event.add("dtend", entry.ends_at.astimezone(zone))
+    event.add("dtstart", _local(entry.starts_at, zone))
+    event.add("dtend", _local(entry.ends_at, zone))
     event.add("summary", entry.title)
     if entry.description:
         event.add("description", entry.description)
@@ -80,7 +98,6 @@ def render(entries: list[Entry], *, name: str, domain: str) -> bytes:
     for entry in entries:
         calendar.add_component(_vevent(entry, domain))
     if entries:
-        first = min(entry.starts_at for entry in entries) - ZONE_MARGIN
-        last = max(entry.ends_at for entry in entries) + ZONE_MARGIN
-        calendar.add_missing_timezones(first_date=first.date(), last_date=last.date())
+        first, last = _zone_span(entries)
+        calendar.add_missing_timezones(first_date=first, last_date=last)
     return calendar.to_ical()

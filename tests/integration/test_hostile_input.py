@@ -110,6 +110,17 @@ def test_idempotency_key_must_be_printable_ascii(client, actions, key):
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "ключ", " lead", "\t", "", "ok", "a b~", "x" * 255])
+def test_the_declared_idempotency_key_is_the_one_accepted(key):
+    import re
+
+    from service.idempotency import HEADER_DOC, KEY_PATTERN
+
+    declared = HEADER_DOC["schema"]
+    says = bool(re.search(declared["pattern"], key)) and len(key) <= declared["maxLength"]
+    assert says == bool(KEY_PATTERN.fullmatch(key)), key
+
+
 def test_body_over_1_mib_is_413(client, actions):
     user = actions.register()
     response = client.post(

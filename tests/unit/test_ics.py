@@ -62,3 +62,22 @@ def test_an_empty_feed_is_still_a_calendar_both_parsers_read():
     body = render([], name="IRL", domain="irl.invalid")
     assert icalendar.Calendar.from_ical(body).walk("VEVENT") == []
     assert vobject.readOne(body.decode()).x_wr_calname.value == "IRL"
+
+
+def test_events_at_the_ends_of_the_calendar_still_render():
+    """Year 1 in New York is year 0 (unwritable), and a year's margin past 9999 does not
+    exist: both once made GET /events/{id}.ics a 500 (found by Schemathesis)."""
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 22, tzinfo=UTC)
+    entries = [
+        _entry(event_id=1, starts_at=first, ends_at=first + timedelta(hours=1)),
+        _entry(
+            event_id=2, starts_at=last, ends_at=last + timedelta(hours=1), timezone="Asia/Tokyo"
+        ),
+    ]
+    for entry in entries:
+        document = render([entry], name="IRL", domain="irl.test")
+        (event,) = icalendar.Calendar.from_ical(document).walk("VEVENT")
+        assert event.decoded("dtstart").astimezone(UTC) == entry.starts_at
+    both = icalendar.Calendar.from_ical(render(entries, name="IRL", domain="irl.test"))
+    assert len(both.walk("VEVENT")) == 2  # each kept in UTC: its zone cannot write it
