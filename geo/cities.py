@@ -31,3 +31,29 @@ def city_of(position: LatLon) -> str:
 
 def _key(place: dict) -> str:
     return f"{place['city']}, {place['country_code']}"
+
+
+def cities_of(positions: list[LatLon]) -> list[str]:
+    """The city key of each position, as ``city_of`` gives it: the same tiers, one k-d
+    tree per tier instead of one per lookup (17,000 venues: under a second, not ten)."""
+    found: list[str | None] = [None] * len(positions)
+    left = list(range(len(positions)))
+    for min_population, max_m in TIERS:
+        if not left:
+            return found
+        places = reverse_geocode.search(
+            [(positions[i].lat, positions[i].lon) for i in left], min_population=min_population
+        )
+        still = []
+        for index, place in zip(left, places, strict=True):
+            near = LatLon(place["latitude"], place["longitude"])
+            if distance_m(positions[index], near) <= max_m:
+                found[index] = _key(place)
+            else:
+                still.append(index)
+        left = still
+    if left:
+        places = reverse_geocode.search([(positions[i].lat, positions[i].lon) for i in left])
+        for index, place in zip(left, places, strict=True):
+            found[index] = _key(place)
+    return found

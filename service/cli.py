@@ -4,6 +4,7 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -32,7 +33,7 @@ from service.notifications.push import PushSettings, PushWorker
 from service.rewards import expiry
 from service.rewards.policy import PointsPolicy
 from service.rewards.recompute import recompute
-from service.seed import demo
+from service.seed import friend, run
 from service.venues import maintenance
 
 
@@ -57,23 +58,35 @@ class ObjectId(click.ParamType):
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def seed_demo(quiet: bool) -> None:
-    """Seed the demo city (real NYC venues) and demo users; safe to run again."""
-    started = time.perf_counter()
-    session = db.session
-    source, inserted = demo.seed_venues(db_session=session, progress=not quiet)
-    handles = demo.seed_users(db_session=session)
-    session.commit()
-    if source == demo.GENERATED_SOURCE:
-        click.echo(demo.why_generated())
-    click.echo(
-        f"venues: {inserted} new from {source} "
-        f"({time.perf_counter() - started:.1f} s); demo users: {len(handles)}"
-    )
-    click.echo(
-        f"demo logins (password '{demo.DEMO_PASSWORD}'): {', '.join(handles)}"
-        " (all contacts of each other)"
-    )
+@click.option(
+    "--friend",
+    "handle",
+    metavar="HANDLE",
+    help="Also make the demo users mutual contacts of this existing account.",
+)
+def seed_demo(quiet: bool, handle: str | None) -> None:
+    """Seed the demo city (real NYC venues and history), its users and owner; safe to run
+    again."""
+    started, cfg = time.perf_counter(), current_app.config
+    policy = PointsPolicy.from_config(cfg)
+    try:
+        if handle is not None:
+            friend.find(db_session=db.session, handle=handle)  # fails before any work
+        report = run.seed(db_session=db.session, policy=policy, progress=not quiet)
+        db.session.commit()
+        for line in run.describe(report, time.perf_counter() - started):
+            click.echo(line)
+        if handle is not None:
+            done = friend.befriend(
+                db_session=db.session,
+                handle=handle,
+                policy=policy,
+                checkins_per_hour=cfg["CHECKINS_PER_HOUR"],
+            )
+            db.session.commit()
+            click.echo(friend.describe(done))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @click.command("make-admin")
@@ -158,14 +171,21 @@ def purge_pending_follows(days: int | None) -> None:
 
 @click.command("recompute-rewards")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--one-by-one",
+    is_flag=True,
+    help="Replay one check-in at a time through the database (the reference; slow), "
+    "not the whole history in memory.",
+)
 @with_appcontext
-def recompute_rewards(quiet: bool) -> None:
+def recompute_rewards(quiet: bool, one_by_one: bool) -> None:
     """Rebuild points, badges and mayorships from the check-in history (idempotent)."""
     started = time.perf_counter()
     figures = recompute(
         db_session=db.session,
         policy=PointsPolicy.from_config(current_app.config),
         progress=not quiet,
+        set_based=not one_by_one,
     )
     db.session.commit()
     click.echo(
@@ -197,6 +217,12 @@ def rebuild_footfall(venue_id: int | None) -> None:
     click.echo(f"{rows} visit rows from the history in {time.perf_counter() - started:.1f} s")
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: never the credentials or a token in its path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
 @click.command("push-worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @with_appcontext
@@ -218,7 +244,8 @@ def push_worker(once: bool) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         click.echo(
-            f"push worker delivering to {cfg['PUSH_GATEWAY_URL']} ({cfg['PUSH_GATEWAY_KIND']})"
+            f"push worker delivering to {_origin(cfg['PUSH_GATEWAY_URL'])} "
+            f"({cfg['PUSH_GATEWAY_KIND']})"
             if cfg["PUSH_GATEWAY_URL"]
             else "push worker running its periodic jobs"
             " (footfall fold, plan deadlines, aged-out mayorships)"

@@ -9,7 +9,7 @@ same way (``meetings.first``); mayorships that aged out are re-decided at their 
 expiry, as the periodic job does, up to now. Running it twice gives the same result.
 """
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 from tqdm import tqdm
 
@@ -19,42 +19,20 @@ from service.meetings.detect import Met
 from service.models import (
     Checkin,
     Event,
-    MayorshipChange,
     Meeting,
-    PointsEntry,
     User,
-    UserBadge,
-    UserCity,
-    UserVenue,
     Venue,
     VenueMayor,
-    VenueVisitDay,
 )
 from service.notifications import outbox
 from service.presence import seen
 from service.rewards import expiry, pipeline
 from service.rewards.ledger import Ledger
 from service.rewards.policy import PointsPolicy
+from service.rewards.reset import reset
+from service.rewards.setbased import replay
 
 BATCH = 1000
-
-
-def _reset(db_session: Session) -> None:
-    for model in (
-        UserBadge,
-        UserVenue,
-        UserCity,
-        VenueVisitDay,
-        VenueMayor,
-        MayorshipChange,
-        PointsEntry,
-    ):
-        db_session.execute(delete(model))
-    db_session.execute(
-        update(User).values(points=0, eligible_checkins=0, venues_visited=0, cities_visited=0)
-    )
-    db_session.execute(update(Checkin).values(points=0))
-    db_session.execute(update(Meeting).values(first_time=False))
 
 
 def _recorded_meetings(db_session: Session, ledger: Ledger, policy: PointsPolicy) -> list[Met]:
@@ -103,15 +81,21 @@ def _recorded_meetings(db_session: Session, ledger: Ledger, policy: PointsPolicy
     return found
 
 
-def recompute(*, db_session: Session, policy: PointsPolicy, progress: bool = True) -> dict:
+def recompute(
+    *, db_session: Session, policy: PointsPolicy, progress: bool = True, set_based: bool = True
+) -> dict:
     """Reset every reward and replay the eligible check-ins in arrival order (telling
-    nobody: the notifications were sent when the check-ins happened)."""
+    nobody: the notifications were sent when the check-ins happened). ``set_based``: read
+    the history once and replay it in memory (``setbased.replay``, the same result in
+    seconds), else one check-in at a time through the database (``pipeline.reward``)."""
     with outbox.suppressed(db_session):
+        if set_based:
+            return replay.recompute(db_session=db_session, policy=policy, progress=progress)
         return _replay(db_session, policy, progress)
 
 
 def _replay(db_session: Session, policy: PointsPolicy, progress: bool) -> dict:
-    _reset(db_session)
+    reset(db_session)
     db_session.flush()
     keys = db_session.execute(
         select(Checkin.user_id, Checkin.id)

@@ -61,8 +61,9 @@ def why_generated() -> str:
     """Why the demo city is a generated one: where the real venues were looked for."""
     return (
         f"no venue data at {data_dir() / SPOTS}: seeded a generated stand-in city of "
-        f"{GENERATED_VENUES} venues around Times Square instead (set IRL_DATA_DIR to the "
-        f"directory holding {SPOTS.parent}/ for the real New York venues)"
+        f"{GENERATED_VENUES} venues around Times Square, with a generated history, instead "
+        f"(set IRL_DATA_DIR to the directory holding {SPOTS.parent}/ for the real New York "
+        "venues and check-ins)"
     )
 
 
