@@ -14,9 +14,9 @@ from datetime import datetime
 
 from marshmallow import ValidationError, fields
 
+from service.common.ids import MAX_ID
 from service.common.text import unstorable
 
-MAX_ID = 2**63 - 1  # PostgreSQL bigint
 MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search
 MAX_LENGTH = 200
 INVALID = "The cursor is not valid; start again without it."

@@ -8,11 +8,11 @@ from marshmallow import ValidationError, fields, pre_load, validate
 
 from geo.coords import LAT_RANGE, LON_RANGE
 from service.common.cursor import Cursor
+from service.common.ids import MAX_ID
 from service.common.text import unstorable
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
-MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
 
 # Every time a request sends must carry its offset; say how to write one (marshmallow's

@@ -2,6 +2,7 @@
 does, each rule kind measured from the visible history as its query in
 ``rewards.rules`` would count it as of ``now`` (``MEASURES`` has one per kind)."""
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -84,16 +85,8 @@ class Awards:
         timeline = self.met.get(moment.user_id)
         if timeline is None:
             return 0
-        times = timeline[0]
-        # meetings created by now (``Meeting.created_at <= now``)
-        lo, hi = 0, len(times)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if times[mid] <= moment.now:
-                lo = mid + 1
-            else:
-                hi = mid
-        return timeline[column][lo - 1] if lo else 0
+        made = bisect_right(timeline[0], moment.now)  # ``Meeting.created_at <= now``
+        return timeline[column][made - 1] if made else 0
 
     def contacts_met(self, moment: Moment, params: dict) -> int:
         """``rules.contacts_met``."""

@@ -8,10 +8,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 
+from service.common.ids import MAX_ID
 from service.rewards import mayorship
 from service.rewards.mayorship import WINDOW, Step
-
-LAST = 2**63  # above every user id
 
 
 class Mayors:
@@ -41,7 +40,7 @@ class Mayors:
         """Each person's counted days at the venue in (after, until]."""
         rows = self.counted[venue_id]
         days: dict[int, list[date]] = defaultdict(list)
-        start, end = bisect_right(rows, (after, LAST)), bisect_right(rows, (until, LAST))
+        start, end = bisect_right(rows, (after, MAX_ID)), bisect_right(rows, (until, MAX_ID))
         for day, user in rows[start:end]:
             days[user].append(day)
         return days
@@ -55,7 +54,10 @@ class Mayors:
         current = self.current.get(venue_id)
         previous = current[0] if current else None
         rows = self.counted[venue_id]
-        start, end = bisect_right(rows, (today - WINDOW, LAST)), bisect_right(rows, (today, LAST))
+        start, end = (
+            bisect_right(rows, (today - WINDOW, MAX_ID)),
+            bisect_right(rows, (today, MAX_ID)),
+        )
         standing: dict[int, list] = {}
         for day, user in rows[start:end]:  # by day: a person's first is their oldest
             if user in standing:
@@ -69,12 +71,6 @@ class Mayors:
         if mayor is not None:
             days, oldest = standing[mayor]
             expires_at = mayorship.expiry(oldest, self.zones[venue_id])
-        if mayor == previous:  # the common case, as ``record`` keeps it: no change to log
-            if current is not None:
-                if current[3] != expires_at:
-                    heapq.heappush(self._due, (expires_at, venue_id))
-                current[1], current[3] = days, expires_at
-            return previous, mayor, days
         step = Step(now, today, previous, mayor, days, expires_at)
         self._record(venue_id, step, checkin_id if mayor == arriving else None)
         return previous, mayor, days
@@ -82,10 +78,11 @@ class Mayors:
     def _record(self, venue_id: int, step: Step, checkin_id: int | None = None) -> None:
         """``mayorship.record``."""
         current = self.current.get(venue_id)
-        if step.mayor == step.previous:
+        if step.mayor == step.previous:  # the common case: no change to log
             if current is not None:
+                if current[3] != step.expires_at:  # else its entry in ``_due`` still holds
+                    heapq.heappush(self._due, (step.expires_at, venue_id))
                 current[1], current[3] = step.days, step.expires_at
-                heapq.heappush(self._due, (step.expires_at, venue_id))
             return
         if step.mayor is None:
             del self.current[venue_id]

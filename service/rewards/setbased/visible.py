@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-MAX_ID = 2**63 - 1
+from service.common.ids import MAX_ID
 
 
 class Days:
