@@ -19,15 +19,16 @@ from service.rewards.rules import RULES, Context, Fact, moved_by
 CROWDS = tuple(badge for badge in CATALOGUE if badge.kind == "crowd")
 
 
-def _measure_key(badge: Badge) -> tuple:
+def measure_key(badge: Badge) -> tuple:
+    """What a badge measures: badges of one kind and parameters share one measure."""
     return badge.kind, repr(sorted(badge.params.items()))
 
 
 # how far a measure must count: the highest threshold of the badges sharing it
-_CAPS: dict[tuple, int] = {}
+CAPS: dict[tuple, int] = {}
 for _badge in CATALOGUE:
-    _key = _measure_key(_badge)
-    _CAPS[_key] = max(_CAPS.get(_key, 0), *_badge.levels)
+    _key = measure_key(_badge)
+    CAPS[_key] = max(CAPS.get(_key, 0), *_badge.levels)
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +103,9 @@ def evaluate(
             continue
         value = ctx.known.get(badge.kind)
         if value is None:  # badges of one kind with the same parameters measure once
-            key = _measure_key(badge)
+            key = measure_key(badge)
             if key not in measured:
-                measured[key] = RULES[badge.kind].measure(ctx, badge.params, _CAPS[key])
+                measured[key] = RULES[badge.kind].measure(ctx, badge.params, CAPS[key])
             value = measured[key]
         for level, threshold in missing:
             if value >= threshold and _award(ctx, badge, level, checkin_id):

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from service.rewards.badges import _CAPS, _measure_key
+from service.rewards.badges import CAPS, measure_key
 from service.rewards.catalogue import CATALOGUE
 from service.rewards.streaks import repeats
 
 BY_KIND: dict[str, list] = defaultdict(list)
 for _badge in CATALOGUE:
-    BY_KIND[_badge.kind].append((_badge, _measure_key(_badge)))
+    BY_KIND[_badge.kind].append((_badge, measure_key(_badge)))
 
 
 class Moment(NamedTuple):
@@ -73,7 +73,7 @@ class Awards:
             if value is None:
                 if key not in measured:
                     value = MEASURES[badge.kind](self, moment, badge.params)
-                    measured[key] = min(value, _CAPS[key])
+                    measured[key] = min(value, CAPS[key])
                 value = measured[key]
             for level, threshold in missing:
                 if value >= threshold:
