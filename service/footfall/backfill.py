@@ -2,9 +2,10 @@
 (after upgrading a database that has history, or to repair it): the same rows, marks
 and counts the check-ins would have produced arriving one by one."""
 
-from sqlalchemy import Date, Integer, cast, delete, extract, func, insert, select, text
+from sqlalchemy import Date, Integer, cast, extract, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from service.footfall import changes
 from service.footfall.fold import fold_all
 from service.footfall.rollup import VISIT_COLUMNS, counts_sql
 from service.models import (
@@ -68,19 +69,26 @@ def rebuild(*, db_session: Session, venue_id: int | None = None) -> int:
         func.lag(hours.c.local_day).over(**by_cell),
     )
     table = VenueVisit.__table__
-    if venue_id is None:  # the summaries follow the rows through the change log (0016); a
-        # TRUNCATE logs nothing, so they and the log are emptied with it
-        db_session.execute(text(f"TRUNCATE {table.name}, {', '.join(DERIVED)}"))
-    else:
-        db_session.execute(delete(table).where(table.c.venue_id == venue_id))
-    db_session.execute(
-        insert(table).from_select(
-            VISIT_COLUMNS,
-            rows,
-        )
-    )
+    if venue_id is None:  # a TRUNCATE logs nothing: the summaries and the log go with it,
+        # and its lock keeps every other writer out until the rows are back and logged
+        _truncate(db_session, [table.name, *DERIVED])
+        db_session.execute(insert(table).from_select(VISIT_COLUMNS, rows))
+        changes.log_present(db_session)
+    else:  # a check-in may write the venue's rows meanwhile: log exactly what is written
+        changes.delete_logged(db_session, table.c.venue_id == venue_id)
+        changes.insert_logged(db_session, rows)
     fold_all(db_session, batch=REBUILD_BATCH, venue_id=venue_id)  # the summaries, set-based
     counted = select(func.count()).select_from(table)
     if venue_id is not None:
         counted = counted.where(table.c.venue_id == venue_id)
     return db_session.scalar(counted)
+
+
+def _truncate(db_session: Session, tables: list[str]) -> None:
+    """Empty the tables. On Citus a TRUNCATE run over parallel connections would keep
+    the reference table ``venues`` (the tables' foreign keys point at it) from being read
+    later in the transaction, so it takes one connection per node; single-node
+    PostgreSQL only keeps the setting as an unused placeholder."""
+    db_session.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
+    db_session.execute(text(f"TRUNCATE {', '.join(tables)}"))
+    db_session.execute(text("RESET citus.multi_shard_modify_mode"))

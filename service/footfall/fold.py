@@ -1,4 +1,4 @@
-"""Fold the rollup's logged changes into the footfall summaries (migrations 0016, 0019).
+"""Fold the rollup's logged changes into the footfall summaries (migrations 0016, 0019, 0023).
 
 Check-ins only append their visit rows' changes to ``venue_visit_changes``; the worker
 folds them every second, and a stats read folds what is left of its own venue before it

@@ -14,17 +14,17 @@ from service.common.plans import planned_per_call
 from service.footfall.figures import THRESHOLD, Counts, Figures
 from service.footfall.grid import Range
 from service.footfall.rollup import counts_sql
-from service.footfall.staff import excluded_visit
+from service.footfall.staff import accepted_since, excluded_by
 from service.models import Checkin, Venue
 
 
-def _counted(venue_id: int):
+def _counted(venue_id: int, staff: dict):
     venue_zone = select(Venue.timezone).where(Venue.id == venue_id).scalar_subquery()
     hour_start = _local_parts(Checkin.effective_at, venue_zone)["hour_start"]
     return and_(
         Checkin.venue_id == venue_id,
         counts_sql(Checkin.reasons),
-        ~excluded_visit(venue_id, Checkin.user_id, hour_start),
+        ~excluded_by(staff, Checkin.user_id, hour_start),
     )
 
 
@@ -52,7 +52,7 @@ def _bucket(parts: dict, granularity: str):
 def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     """Totals, buckets and weekday-hour cells of ``span`` in ``span.zone`` (a cell's
     ``visitors`` capped at ``THRESHOLD``, as the rollup gives it)."""
-    counted = _counted(venue_id)
+    counted = _counted(venue_id, accepted_since(db_session, venue_id))
     firsts = (
         select(Checkin.user_id, func.min(Checkin.effective_at).label("first_at"))
         .where(counted)
@@ -61,25 +61,35 @@ def figures(db_session: Session, venue_id: int, span: Range) -> Figures:
     )
     parts = _local_parts(Checkin.effective_at, span.zone)
     first_parts = _local_parts(firsts.c.first_at, span.zone)
-    bucket = _bucket(parts, span.granularity).label("bucket")
-    new_in_range = and_(firsts.c.first_at >= span.start, firsts.c.first_at < span.end)
     new_in_bucket = _bucket(first_parts, span.granularity) == _bucket(parts, span.granularity)
-    weekday, hour = parts["weekday"].label("weekday"), parts["hour"].label("hour")
-    distinct_users = func.count(Checkin.user_id.distinct())
-    rows = db_session.execute(
+    # each counted check-in, then the grouping sets over them: on Citus the check-ins
+    # are gathered first (a multi-shard query cannot group by sets)
+    counted_rows = (
         select(
-            func.grouping(bucket, weekday, hour).label("set"),
-            bucket,
-            weekday,
-            hour,
-            func.count().label("checkins"),
-            distinct_users.label("visitors"),
-            distinct_users.filter(new_in_range).label("new_in_range"),
-            distinct_users.filter(new_in_bucket).label("new_in_bucket"),
+            _bucket(parts, span.granularity).label("bucket"),
+            parts["weekday"].label("weekday"),
+            parts["hour"].label("hour"),
+            Checkin.user_id,
+            and_(firsts.c.first_at >= span.start, firsts.c.first_at < span.end).label("new"),
+            new_in_bucket.label("new_in_bucket"),
         )
         .join(firsts, firsts.c.user_id == Checkin.user_id)
         .where(counted, Checkin.effective_at >= span.start, Checkin.effective_at < span.end)
-        .group_by(func.grouping_sets(tuple_(), tuple_(bucket), tuple_(weekday, hour)))
+        .cte("counted_rows")
+    )
+    c = counted_rows.c
+    distinct_users = func.count(c.user_id.distinct())
+    rows = db_session.execute(
+        select(
+            func.grouping(c.bucket, c.weekday, c.hour).label("set"),
+            c.bucket,
+            c.weekday,
+            c.hour,
+            func.count().label("checkins"),
+            distinct_users.label("visitors"),
+            distinct_users.filter(c.new).label("new_in_range"),
+            distinct_users.filter(c.new_in_bucket).label("new_in_bucket"),
+        ).group_by(func.grouping_sets(tuple_(), tuple_(c.bucket), tuple_(c.weekday, c.hour)))
     ).all()
     result = Figures()
     for row in rows:

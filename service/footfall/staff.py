@@ -11,7 +11,10 @@ itself keeps every visit; the staff rule is applied when reading, the same way b
 readers.
 """
 
-from sqlalchemy import exists, func, select
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from service.models import VenueStaff
 
@@ -35,13 +38,25 @@ def excluded_visit(venue_id, user_id, hour_start):
     )
 
 
-def excluded_meeting(venue_id, user_id, met_at):
-    """A meeting of accepted staff of the venue held after they accepted."""
-    return exists().where(
-        accepted(venue_id),
-        VenueStaff.user_id == user_id,
-        VenueStaff.accepted_at <= met_at,
+def accepted_since(db_session: Session, venue_id: int) -> dict[int, datetime]:
+    """The venue's accepted staff and when they accepted, read first by the readers
+    whose rows are keyed by user (check-ins, meetings): on Citus those live apart from
+    the venue's staff list and cannot be joined to it."""
+    rows = db_session.execute(
+        select(VenueStaff.user_id, VenueStaff.accepted_at).where(accepted(venue_id))
     )
+    return {person: since for person, since in rows}
+
+
+def excluded_by(staff: dict[int, datetime], user_id, at):
+    """``excluded_visit`` for a staff list read first (``accepted_since``)."""
+    return or_(false(), *[and_(user_id == person, at >= since) for person, since in staff.items()])
+
+
+def excluded_meeting(staff: dict[int, datetime], user_id: int, met_at: datetime) -> bool:
+    """A meeting of accepted staff of the venue held after they accepted."""
+    since = staff.get(user_id)
+    return since is not None and since <= met_at
 
 
 def count(venue_id):

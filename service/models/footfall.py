@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,9 +46,8 @@ class VenueVisit(Base):
     hour_start: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), primary_key=True, comment="start of the local hour"
     )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    # no cascade: a deleted visit must be logged (``rollup.forget_visitor``) first
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     local_day: Mapped[date] = mapped_column(Date, nullable=False)
     weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False, comment="Monday = 0")
     local_hour: Mapped[int] = mapped_column(SmallInteger, nullable=False)
@@ -107,16 +107,19 @@ class VenueVisitorDay(Base):
 
 
 class VenueVisitChange(Base):
-    """A change of ``venue_visits`` not yet folded into the summaries (migration 0016):
-    the row as added (+1) or removed (-1); ``footfall_fold`` consumes them."""
+    """A change of ``venue_visits`` not yet folded into the summaries (migrations 0016,
+    0023): the row as added (+1) or removed (-1), logged by its writer
+    (``footfall/changes.py``); ``footfall_fold`` consumes them. Keyed by venue first (a
+    stats read folds its own venue's; on Citus the table is distributed by venue)."""
 
     __tablename__ = "venue_visit_changes"
     __table_args__ = (
-        Index("ix_venue_visit_changes_venue", "venue_id", "id"),  # a stats read's own venue
+        PrimaryKeyConstraint("venue_id", "id"),
+        Index("ix_venue_visit_changes_id", "id"),  # the worker folds the oldest first
         {"comment": "changes of venue_visits not yet folded into the footfall summaries"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     sign: Mapped[int] = mapped_column(SmallInteger, nullable=False, comment="+1 added, -1 removed")
     gone: Mapped[bool] = mapped_column(Boolean, nullable=False, comment="removed by a DELETE")
     venue_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
