@@ -4,7 +4,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.auth import passwords, sessions, throttle
+from service.auth import names, passwords, sessions, throttle
 from service.calendars import tokens as calendar_tokens
 from service.errors import Forbidden, Unauthorized, conflict_from_integrity
 from service.models import User
@@ -21,9 +21,11 @@ def register(
         password_hash=passwords.hash_password(password),
         token_version=0,
     )
-    db_session.add(user)
     try:
-        with db_session.begin_nested():
+        with db_session.begin_nested():  # a conflict undoes the name claimed before it
+            user.id = names.next_user_id(db_session)
+            names.claim(db_session, user_id=user.id, handle=user.handle, email=user.email)
+            db_session.add(user)
             db_session.flush()
     except IntegrityError as exc:
         raise conflict_from_integrity(exc) from exc

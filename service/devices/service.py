@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
-from service.models import Device
+from service.models import Device, DeviceToken
 
 MAX_DEVICES = 10
 
@@ -27,25 +27,75 @@ def register(
 ) -> tuple[dict, bool]:
     """Register ``token`` for me; ``(device, new)``. A token is one device: registering it
     again moves it to me (the phone changed hands). Beyond ``MAX_DEVICES`` my oldest go."""
-    owner = db_session.scalar(select(Device.user_id).where(Device.token == token))
-    device = db_session.scalars(
-        insert(Device)
-        .values(user_id=user_id, platform=platform, token=token, created_at=now)
-        .on_conflict_do_update(
-            index_elements=[Device.token],
-            set_={"user_id": user_id, "platform": platform, "created_at": now},
+    owner = _hold_token(db_session, user_id, token)
+    row = {"user_id": user_id, "token": token, "platform": platform, "created_at": now}
+    if owner is not None:
+        # registered again or moved: deleted and written again under its id (on Citus a
+        # row's user is its shard, so no update can move it)
+        same_id = db_session.scalar(
+            delete(Device)
+            .where(Device.user_id == owner, Device.token == token)
+            .returning(Device.id)
         )
-        .returning(Device),
+        if same_id is not None:
+            row["id"] = same_id
+    device = db_session.scalars(
+        insert(Device).values(row).returning(Device),
         execution_options={"populate_existing": True},
     ).one()
+    _keep_newest(db_session, user_id)
+    return view(device), owner != user_id
+
+
+def _hold_token(db_session: Session, user_id: int, token: str) -> int | None:
+    """Make ``token`` mine in ``device_tokens``, holding its row to the end of the
+    transaction (a second registration of the token waits); whose it was, or None."""
+    while True:
+        owner = db_session.scalar(
+            select(DeviceToken.user_id).where(DeviceToken.token == token).with_for_update()
+        )
+        if owner is not None:
+            if owner != user_id:
+                db_session.execute(
+                    update(DeviceToken).where(DeviceToken.token == token).values(user_id=user_id)
+                )
+            return owner
+        added = db_session.scalar(
+            insert(DeviceToken)
+            .values(token=token, user_id=user_id)
+            .on_conflict_do_nothing()
+            .returning(DeviceToken.user_id)
+        )
+        if added is not None:
+            return None
+        # registered by someone else meanwhile: hold their row, as above
+
+
+def _keep_newest(db_session: Session, user_id: int) -> None:
+    """Drop my devices beyond the newest ``MAX_DEVICES``, and their tokens."""
     keep = (
         select(Device.id)
         .where(Device.user_id == user_id)
         .order_by(Device.created_at.desc(), Device.id.desc())
         .limit(MAX_DEVICES)
     )
-    db_session.execute(delete(Device).where(Device.user_id == user_id, Device.id.not_in(keep)))
-    return view(device), owner != user_id
+    gone = list(
+        db_session.scalars(
+            delete(Device)
+            .where(Device.user_id == user_id, Device.id.not_in(keep))
+            .returning(Device.token)
+        )
+    )
+    _forget_tokens(db_session, user_id, gone)
+
+
+def _forget_tokens(db_session: Session, user_id: int, tokens: list[str]) -> None:
+    if tokens:
+        db_session.execute(
+            delete(DeviceToken).where(
+                DeviceToken.token.in_(sorted(tokens)), DeviceToken.user_id == user_id
+            )
+        )
 
 
 def list_mine(
@@ -64,8 +114,11 @@ def list_mine(
 
 def remove(*, db_session: Session, user_id: int, device_id: int) -> None:
     """Forget one of my devices; 404 for anyone else's."""
-    result = db_session.execute(
-        delete(Device).where(Device.id == device_id, Device.user_id == user_id)
+    token = db_session.scalar(
+        delete(Device)
+        .where(Device.user_id == user_id, Device.id == device_id)
+        .returning(Device.token)
     )
-    if result.rowcount == 0:
+    if token is None:
         raise NotFound("No such device.")
+    _forget_tokens(db_session, user_id, [token])

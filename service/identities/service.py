@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service import clock
 from service.contacts import pairs
 from service.errors import Conflict, DomainError, NotFound
-from service.identities import oauth, proofs
+from service.identities import oauth, proofs, verified
 from service.identities.fetch import FetchLimits
 from service.identities.handles import NAMES, normalise
 from service.models import Identity, PendingFollow, User
@@ -47,16 +47,14 @@ def claim(*, db_session: Session, user: User, network: str, handle: str) -> tupl
     """Claim my handle on a network (unverified until proven); 409 if someone else has
     verified it. Claiming the same handle again keeps its state and its code."""
     canonical = normalise(network, handle)
-    if _verified_owner(db_session, network, canonical) not in (None, user.id):
+    if verified.owner(db_session, network, canonical) not in (None, user.id):
         raise Conflict(f"That {NAMES[network]} handle is verified by another account.")
     identity = db_session.get(Identity, (user.id, network))
     created = identity is None
     if identity is not None and identity.handle == canonical:
         return identity, False
     if identity is not None:
-        pairs.withdraw_via(db_session, user.id, network)
-        db_session.delete(identity)
-        db_session.flush()
+        _let_go(db_session, identity)
     identity = Identity(user_id=user.id, network=network, handle=canonical)
     if network in proofs.PROOF_NETWORKS:
         identity.proof_code = new_code()
@@ -65,14 +63,14 @@ def claim(*, db_session: Session, user: User, network: str, handle: str) -> tupl
     return identity, created
 
 
-def _verified_owner(db_session: Session, network: str, handle: str) -> int | None:
-    return db_session.scalar(
-        select(Identity.user_id).where(
-            Identity.network == network,
-            Identity.handle == handle,
-            Identity.verified_at.is_not(None),
-        )
-    )
+def _let_go(db_session: Session, identity: Identity) -> None:
+    """Drop my claim of a handle (replaced by another), verified or not, and the follows
+    adopted through it."""
+    verified.lock(db_session, identity.network, identity.handle)
+    verified.release(db_session, identity.user_id, identity.network, identity.handle)
+    pairs.withdraw_via(db_session, identity.user_id, identity.network)
+    db_session.delete(identity)
+    db_session.flush()
 
 
 def verify(
@@ -136,13 +134,13 @@ def verify_by_oauth(
     signed_in = oauth.take(
         db_session=db_session, user_id=user.id, network=network, state=state, completion=completion
     )
-    if _verified_owner(db_session, network, signed_in.handle) not in (None, user.id):
+    if verified.owner(db_session, network, signed_in.handle) not in (None, user.id):
         raise Conflict(f"That {NAMES[network]} account is verified by another IRL account.")
     identity = db_session.get(Identity, (user.id, network))
     if identity is not None and identity.handle != signed_in.handle:
-        pairs.withdraw_via(db_session, user.id, network)
-        db_session.delete(identity)
-        db_session.flush()
+        # both handles' locks at once, in order: two people swapping handles never deadlock
+        verified.lock(db_session, network, identity.handle, signed_in.handle)
+        _let_go(db_session, identity)
         identity = None
     if identity is None:
         db_session.add(Identity(user_id=user.id, network=network, handle=signed_in.handle))
@@ -154,6 +152,9 @@ def verify_by_oauth(
 def _mark_verified(db_session: Session, user: User, network: str, proven: Proven) -> Identity:
     """Make the handle mine alone, then adopt the imports that wait for it."""
     identity = db_session.get(Identity, (user.id, network))
+    verified.lock(db_session, network, identity.handle)
+    if not verified.take(db_session, user.id, network, identity.handle):
+        raise Conflict(f"That {NAMES[network]} handle was just verified by another account.")
     identity.verified_at = clock.now()
     identity.proof_code = None
     _keep_face(identity, proven.display_name, proven.avatar_url)
@@ -260,9 +261,12 @@ def list_mine(*, db_session: Session, user: User) -> list[Identity]:
 def unlink(*, db_session: Session, user: User, network: str) -> None:
     """Remove my identity on a network and withdraw the follows adopted through it
     (follows made in the app stay); 404 if none."""
-    removed = db_session.execute(
-        delete(Identity).where(Identity.user_id == user.id, Identity.network == network)
-    ).rowcount
-    if not removed:
+    mine = (Identity.user_id == user.id, Identity.network == network)
+    handle = db_session.scalar(select(Identity.handle).where(*mine))
+    if handle is not None:
+        verified.lock(db_session, network, handle)
+        handle = db_session.scalar(delete(Identity).where(*mine).returning(Identity.handle))
+    if handle is None:
         raise NotFound(f"No {NAMES[network]} identity is linked.")
+    verified.release(db_session, user.id, network, handle)
     pairs.withdraw_via(db_session, user.id, network)

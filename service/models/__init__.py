@@ -12,6 +12,13 @@ from service.models.footfall import (
     VenueVisitorDay,
 )
 from service.models.idempotency import IdempotencyKey
+from service.models.lookups import (
+    CalendarTokenHash,
+    DeviceToken,
+    UserEmail,
+    UserHandle,
+    VerifiedHandle,
+)
 from service.models.meeting import Meeting
 from service.models.notification import (
     Device,
@@ -41,8 +48,10 @@ __all__ = [
     "Base",
     "CalendarCancellation",
     "CalendarToken",
+    "CalendarTokenHash",
     "Checkin",
     "Device",
+    "DeviceToken",
     "Event",
     "Follow",
     "IdempotencyKey",
@@ -63,6 +72,8 @@ __all__ = [
     "User",
     "UserBadge",
     "UserCity",
+    "UserEmail",
+    "UserHandle",
     "UserVenue",
     "Venue",
     "VenueClaim",
@@ -74,4 +85,5 @@ __all__ = [
     "VenueVisitDay",
     "VenueVisitor",
     "VenueVisitorDay",
+    "VerifiedHandle",
 ]

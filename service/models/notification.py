@@ -76,17 +76,16 @@ class NearbyQuota(Base):
 
 
 class Device(Base):
-    """A phone or browser registered for push; a token belongs to one device (and user)."""
+    """A phone or browser registered for push; a token belongs to one device (and user):
+    ``device_tokens`` holds that uniqueness."""
 
     __tablename__ = "devices"
-    __table_args__ = (
-        Index("uq_devices_token", "token", unique=True),
-        Index("ix_devices_user", "user_id"),
-        CheckConstraint(one_of("platform", PLATFORMS), name="platform"),
-    )
+    __table_args__ = (CheckConstraint(one_of("platform", PLATFORMS), name="platform"),)
 
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     platform: Mapped[str] = mapped_column(String(8), nullable=False)
     token: Mapped[str] = mapped_column(String(512), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
@@ -134,8 +133,10 @@ class NotificationStream(Base):
     __tablename__ = "notification_streams"
     __table_args__ = (Index("ix_notification_streams_user", "user_id", "opened_at"),)
 
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     opened_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

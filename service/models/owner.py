@@ -39,8 +39,8 @@ class VenueClaim(Base):
         CheckConstraint(one_of("status", CLAIM_STATES), name="status"),
     )
 
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), nullable=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     status: Mapped[str] = mapped_column(String(8), nullable=False, server_default="pending")
     note: Mapped[str | None] = mapped_column(String(500), comment="the claimant's evidence")

@@ -108,8 +108,8 @@ class MayorshipChange(Base):
         Index("ix_mayorship_changes_previous", "previous_user_id"),
     )
 
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), primary_key=True)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), nullable=False)
     previous_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -130,7 +130,7 @@ class VenueStaff(Base):
     __tablename__ = "venue_staff"
     __table_args__ = (
         Index("ix_venue_staff_user", "user_id"),
-        UniqueConstraint("id"),
+        UniqueConstraint("venue_id", "id"),
         CheckConstraint(
             "status IN ('invited', 'accepted', 'declined', 'ended') "
             "AND (status IN ('accepted', 'ended')) = (accepted_at IS NOT NULL)",

@@ -31,19 +31,12 @@ class Identity(Base):
     """A user's claim of a handle on one online network.
 
     A claim counts for nothing until ``verified_at`` is set (proof in the public profile
-    or OAuth); a handle is unique among verified identities only, so nobody can block the
-    real owner by claiming their handle first.
+    or OAuth); a handle is unique among verified identities only (``verified_handles``
+    holds that), so nobody can block the real owner by claiming their handle first.
     """
 
     __tablename__ = "identities"
     __table_args__ = (
-        Index(
-            "uq_identities_network_handle",
-            "network",
-            "handle",
-            unique=True,
-            postgresql_where=text("verified_at IS NOT NULL"),
-        ),
         Index("ix_identities_claims", "network", "handle"),
         CheckConstraint(AVATAR_URL_RULE, name="avatar_url_http"),
     )

@@ -23,7 +23,8 @@ LOCATION_SHARING = ("off", "approximate", "exact")
 
 
 class User(Base):
-    """An account; handle and email are unique case-insensitively."""
+    """An account; handle and email are unique case-insensitively (``user_handles`` and
+    ``user_emails`` hold that; the two indexes below go when the schema is distributed)."""
 
     __tablename__ = "users"
     __table_args__ = (

@@ -22,6 +22,7 @@ from geo.timezones import timezone_at
 from service import clock
 from service.auth import service as accounts
 from service.contacts import pairs
+from service.identities import verified
 from service.models import Identity, User, Venue
 from service.seed.categories import OTHER, guess, keyword_table
 
@@ -173,3 +174,4 @@ def _verified_identities(db_session: Session, ids: dict[str, int]) -> None:
         for network, handle in identities.items()
     ]
     db_session.execute(insert(Identity).values(rows).on_conflict_do_nothing())
+    verified.record_all(db_session)

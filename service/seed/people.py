@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, litera
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.auth import passwords
+from service.auth import names, passwords
 from service.models import Follow, Relationship, User
 from service.rewards.setbased.write import scratch
 from service.seed.history import Past
@@ -85,6 +85,7 @@ def create(
         )
         .on_conflict_do_nothing()
     )
+    names.record_all(db_session)
     found = dict(
         db_session.execute(
             select(User.handle, User.id).where(User.handle.in_(select(PEOPLE.c.handle)))

@@ -207,6 +207,12 @@ def test_import_answer_names_at_most_100_matches(app, client, actions):
                 " SELECT id, 'github', handle || '-gh', now() FROM made"
             )
         )
+        db.session.execute(
+            text(
+                "INSERT INTO verified_handles (handle, network, user_id)"
+                " SELECT handle, network, user_id FROM identities WHERE handle LIKE 'bulk%'"
+            )
+        )
         db.session.commit()
     handles = [f"bulk{n}-gh" for n in range(1, 106)]
     response = client.post(
