@@ -8,8 +8,8 @@ order to keep lock order stable.
 import hashlib
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, bindparam, case, delete, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, bindparam, case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
 from service.models import Follow, Relationship
@@ -24,46 +24,39 @@ def pair_key(a: int, b: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def _lock_contact_pairs_statement():
-    """Lock every (user, mutual contact) pair, keys sorted; built once. The key is
-    PostgreSQL's 64-bit hash of ``pair:<low>:<high>``, computed where the contacts are
-    read: one round trip, whatever the number of contacts."""
-    user_id = bindparam("user_id", type_=BigInteger)
-    low = func.least(user_id, Relationship.other_id)
-    high = func.greatest(user_id, Relationship.other_id)
-    keys = (
-        select(
-            func.hashtextextended(
-                func.concat(literal("pair:"), low, literal(":"), high), literal(0)
-            ).label("key")
-        )
-        .where(Relationship.user_id == user_id, Relationship.mutual)
-        .order_by(text("1"))
-        .subquery()
+def _lock_pairs_statement():
+    """Lock the given pair keys in ascending order; built once. No table: on Citus it
+    runs on the coordinator, where every check-in's locks meet (locked in a statement
+    reading ``relationships``, they would be taken on the worker of the user's shard)."""
+    key = func.unnest(bindparam("keys", type_=ARRAY(BigInteger))).column_valued("key")
+    return select(func.pg_advisory_xact_lock(key)).order_by(key)
+
+
+@lru_cache(maxsize=1)
+def _mutual_contacts_statement():
+    return select(Relationship.other_id).where(
+        Relationship.user_id == bindparam("user_id", type_=BigInteger), Relationship.mutual
     )
-    return select(func.count(func.pg_advisory_xact_lock(keys.c.key)))
 
 
-def lock_contact_pairs(db_session: Session, user_id: int) -> None:
+def lock_contact_pairs(db_session: Session, user_id: int) -> list[int]:
     """Take the transaction-scoped lock of every pair (user, mutual contact), in key
-    order.
+    order; return the contacts' ids.
 
     Two check-ins of a pair (meeting detection) then run one after the other, so the
     second always sees the first; any two check-ins lock their common pairs in the same
     order, so they never deadlock.
     """
-    db_session.connection().execute(_lock_contact_pairs_statement(), {"user_id": user_id})
+    contacts = mutual_contact_ids(db_session, user_id)
+    if contacts:
+        keys = sorted(pair_key(user_id, other) for other in contacts)
+        db_session.connection().execute(_lock_pairs_statement(), {"keys": keys}).all()
+    return contacts
 
 
 def mutual_contact_ids(db_session: Session, user_id: int) -> list[int]:
-    """Ids of my mutual contacts."""
-    return list(
-        db_session.scalars(
-            select(Relationship.other_id).where(
-                Relationship.user_id == user_id, Relationship.mutual
-            )
-        )
-    )
+    """Ids of my mutual contacts, ascending (one index range on my shard)."""
+    return sorted(db_session.scalars(_mutual_contacts_statement(), {"user_id": user_id}))
 
 
 def _set_flags(
@@ -136,12 +129,14 @@ def withdraw_via(db_session: Session, followee_id: int, via: str) -> list[int]:
     if not followers:
         return []
     # a follow of the same pair racing this one writes these rows too: wait for it, so
-    # the check below sees its edge (READ COMMITTED: a new statement, a new snapshot)
+    # the check below sees its edge (READ COMMITTED: a new statement, a new snapshot).
+    # An UPDATE that changes nothing takes the rows' locks: the rows are the followers'
+    # (on Citus, on their shards), and a SELECT ... FOR UPDATE may not span shards.
+    rows = Relationship.__table__
     db_session.execute(
-        select(Relationship.user_id)
-        .where(Relationship.user_id.in_(followers), Relationship.other_id == followee_id)
-        .order_by(Relationship.user_id)
-        .with_for_update()
+        update(rows)
+        .where(rows.c.user_id.in_(followers), rows.c.other_id == followee_id)
+        .values(i_follow=rows.c.i_follow)
     )
     still = set(
         db_session.scalars(

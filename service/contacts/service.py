@@ -1,15 +1,17 @@
 """Contact use cases: import follow lists, follow and unfollow, list."""
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import BigInteger, any_, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.common.people import person
 from service.contacts import pairs, pending
 from service.errors import DomainError, NotFound
-from service.identities import faces
+from service.identities import faces, verified
 from service.identities.handles import try_normalise
 from service.models import Identity, Relationship, User
+from service.users import names
 from service.users.service import get_by_handle
 
 
@@ -21,42 +23,27 @@ def import_handles(
     canonical = {try_normalise(network, raw) for raw in handles}
     invalid = sum(1 for raw in handles if try_normalise(network, raw) is None)
     canonical.discard(None)
-    # every claim of these handles, held FOR SHARE: a verification (which updates its
-    # claim and adopts pending follows) or an unlink (which withdraws follows) of one of
-    # them waits for this import, or this import reads what it committed
-    db_session.execute(
-        select(Identity.user_id)
-        .where(Identity.network == network, Identity.handle.in_(sorted(canonical)))
-        .order_by(Identity.user_id)
-        .with_for_update(read=True)
+    # a verification or an unlink of one of these handles (which adopts pending follows,
+    # or withdraws follows) waits for this import, or this import waits for it and reads
+    # what it committed
+    verified.lock_for_import(db_session, network, canonical)
+    owners = verified.owners(db_session, network, canonical)
+    found = names.people(db_session, (o for o in owners.values() if o != user.id))
+    matched = sorted(
+        ((handle, owner) for handle, owner in owners.items() if owner in found),
+        key=lambda match: found[match[1]]["handle"].lower(),
     )
-    matched_rows = db_session.execute(
-        select(Identity.handle, User.id, User.handle, User.display_name)
-        .join(User, User.id == Identity.user_id)
-        .where(
-            Identity.network == network,
-            Identity.handle.in_(sorted(canonical)),
-            Identity.verified_at.is_not(None),
-            User.id != user.id,
-        )
-        .order_by(func.lower(User.handle))
-    ).all()
-    matched_handles = {row[0] for row in matched_rows}
-    pairs.follow(db_session, user.id, [row[1] for row in matched_rows], via=network)
-    unmatched = sorted(canonical - matched_handles - _my_handle(db_session, user, network))
+    pairs.follow(db_session, user.id, [owner for _, owner in matched], via=network)
+    unmatched = sorted(set(canonical) - set(owners) - _my_handle(db_session, user, network))
     pending.remember(db_session, user.id, network, unmatched, cap=pending_cap, now=clock.now())
-    mutual = _mutual_with(db_session, user.id, [row[1] for row in matched_rows])
+    mutual = _mutual_with(db_session, user.id, [owner for _, owner in matched])
     return {
         "network": network,
         "matched": [
-            {
-                "network_handle": row[0],
-                **person(row[2], row[3]),
-                "mutual": row[1] in mutual,
-            }
-            for row in matched_rows
+            {"network_handle": handle, **found[owner], "mutual": owner in mutual}
+            for handle, owner in matched
         ],
-        "matched_count": len(matched_rows),
+        "matched_count": len(matched),
         "unmatched_count": len(unmatched),
         "invalid_count": invalid,
     }
@@ -116,35 +103,37 @@ def contact_view(*, db_session: Session, user: User, other: User) -> dict:
 def list_contacts(
     *, db_session: Session, user: User, limit: int, after: tuple | None, mutual: bool | None
 ) -> tuple[list[dict], tuple | None]:
-    """People I follow, ordered by handle (keyset on lower(handle), id)."""
+    """People I follow, ordered by handle (keyset on lower(handle), id): my relationship
+    rows first (my side), then a page of those people (theirs), never joined."""
+    mine = select(
+        Relationship.other_id,
+        Relationship.mutual,
+        Relationship.met_in_person,
+        Relationship.first_met_at,
+        Relationship.meetings,
+    ).where(Relationship.user_id == user.id, Relationship.i_follow)
+    if mutual is not None:
+        mine = mine.where(Relationship.mutual.is_(mutual))
+    followed = {row.other_id: row for row in db_session.execute(mine)}
+    if not followed:
+        return [], None
     key = func.lower(User.handle)
     query = (
-        select(
-            User.id,
-            User.handle,
-            User.display_name,
-            Relationship.mutual,
-            Relationship.met_in_person,
-            Relationship.first_met_at,
-            Relationship.meetings,
-        )
-        .join(Relationship, Relationship.other_id == User.id)
-        .where(Relationship.user_id == user.id, Relationship.i_follow)
+        select(User.id, User.handle, User.display_name)
+        .where(User.id == any_(bindparam("followed", sorted(followed), type_=ARRAY(BigInteger))))
         .order_by(key, User.id)
         .limit(limit + 1)
     )
-    if mutual is not None:
-        query = query.where(Relationship.mutual.is_(mutual))
     if after is not None:
         query = query.where(tuple_(key, User.id) > tuple_(after[0], after[1]))
     rows = db_session.execute(query).all()
     items = [
         {
             **person(r.handle, r.display_name),
-            "mutual": r.mutual,
-            "met_in_person": r.met_in_person,
-            "first_met_at": r.first_met_at,
-            "meetings": r.meetings,
+            "mutual": followed[r.id].mutual,
+            "met_in_person": followed[r.id].met_in_person,
+            "first_met_at": followed[r.id].first_met_at,
+            "meetings": followed[r.id].meetings,
         }
         for r in rows[:limit]
     ]

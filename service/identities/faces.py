@@ -3,22 +3,21 @@
 
 Every list that names people (contacts, feed, "here", meetings, attendees, notifications)
 asks ``show`` (or ``show_to_each``, for lists with several viewers such as a push batch)
-once for the whole page: one statement loads the faces of every person on it who is the
-viewer's mutual contact, from their *verified* identities only. A one-way follower, a
+once for the whole page: one statement finds which people on it are the viewer's mutual
+contacts, and one loads those people's *verified* identities only. A one-way follower, a
 stranger or an unverified claim never gets a face, whatever the caller passes in,
-because the contact test is in the same statement.
+because only the people the first statement confirms are looked up.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, bindparam, func, select
+from sqlalchemy import BigInteger, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from service.models import Identity, Relationship
-from service.presence import visibility
 
 
 @dataclass(frozen=True)
@@ -41,32 +40,32 @@ class Face:
 
 
 @lru_cache(maxsize=1)
-def _faces_statement():
-    """For each (viewer, person) pair given as two parallel arrays, the person's verified
-    identities when the two are mutual contacts, by viewer, person and network; built
-    once, with bound parameters."""
-    pairs = (
-        func.unnest(
-            bindparam("viewers", type_=ARRAY(BigInteger)),
-            bindparam("people", type_=ARRAY(BigInteger)),
-        )
-        .table_valued("viewer", "person")
-        .render_derived()
+def _contacts_statement():
+    """The (viewer, person) relationship rows that are mutual among the given viewers and
+    people, read on the viewers' side; built once."""
+    return select(Relationship.user_id, Relationship.other_id).where(
+        Relationship.user_id == any_(bindparam("viewers", type_=ARRAY(BigInteger))),
+        Relationship.other_id == any_(bindparam("people", type_=ARRAY(BigInteger))),
+        Relationship.mutual,
     )
+
+
+@lru_cache(maxsize=1)
+def _faces_statement():
+    """The verified identities of the given people, by person and network; built once."""
     return (
         select(
-            pairs.c.viewer,
             Identity.user_id,
             Identity.network,
             Identity.handle,
             Identity.profile_name,
             Identity.avatar_url,
         )
-        .select_from(pairs)
-        .join(Relationship, visibility.mutual(pairs.c.viewer, pairs.c.person))
-        .join(Identity, Identity.user_id == pairs.c.person)
-        .where(Identity.verified_at.is_not(None))
-        .order_by(pairs.c.viewer, Identity.user_id, Identity.network)
+        .where(
+            Identity.user_id == any_(bindparam("people", type_=ARRAY(BigInteger))),
+            Identity.verified_at.is_not(None),
+        )
+        .order_by(Identity.user_id, Identity.network)
     )
 
 
@@ -74,20 +73,27 @@ def of_contacts(
     db_session: Session, pairs: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], list[Face]]:
     """The faces each viewer may see, by (viewer id, person id): a person's only when the
-    two are contacts; one statement, and none at all when there is nobody to look up."""
+    two are contacts. Two statements (which pairs are contacts, on the viewers' side; then
+    those people's verified identities, on theirs), none when there is nobody to look up,
+    one when none of them is a contact."""
     wanted = sorted({(v, p) for v, p in pairs if p is not None and p != v})
     if not wanted:
         return {}
-    rows = db_session.execute(
-        _faces_statement(),
-        {"viewers": [v for v, _ in wanted], "people": [p for _, p in wanted]},
-    )
-    faces: dict[tuple[int, int], list[Face]] = {}
-    for row in rows:
-        faces.setdefault((row.viewer, row.user_id), []).append(
+    contacts = {
+        (row.user_id, row.other_id)
+        for row in db_session.execute(
+            _contacts_statement(),
+            {"viewers": sorted({v for v, _ in wanted}), "people": sorted({p for _, p in wanted})},
+        )
+    }.intersection(wanted)
+    if not contacts:
+        return {}
+    found: dict[int, list[Face]] = {}
+    for row in db_session.execute(_faces_statement(), {"people": sorted({p for _, p in contacts})}):
+        found.setdefault(row.user_id, []).append(
             Face(row.network, row.handle, row.profile_name, row.avatar_url)
         )
-    return faces
+    return {pair: found[pair[1]] for pair in sorted(contacts) if pair[1] in found}
 
 
 def show_to_each(db_session: Session, seen: Iterable[tuple[int, int, dict]]) -> None:

@@ -5,26 +5,57 @@ their verified identities are shown and exported only while we are mutual contac
 (PRODUCT.md, "The online face": only verified identities, only to contacts; the JSON's
 come from ``identities.faces``), so someone who drops me after a meeting stops handing
 me their handles, including ones verified later.
+
+My side (my meetings and whether each person is my contact) is read first, in one
+statement; the people's own rows (their identities, their names) afterwards, by id: on
+Citus they live on the people's shards, never with mine.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, func, or_, select, tuple_
+from sqlalchemy import BigInteger, and_, any_, bindparam, false, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from service.common.people import person
 from service.identities import faces
-from service.models import Identity, Meeting, Relationship, User
+from service.models import Identity, Meeting, Relationship
+from service.users import names
 
 # Mastodon refuses a bigger import (app/models/form/import.rb, ROWS_PROCESSING_LIMIT).
 EXPORT_MAX = 20_000
 
 
-def _met(user_id: int):
-    """Per person I met: first and last meeting, how many, and when one was last recorded
-    (``created_at``: an offline replay records a meeting that happened earlier)."""
-    return (
+@dataclass(frozen=True)
+class Filters:
+    """Who to list: contacts with a verified identity on ``network``; people whose
+    meetings or (contacts') verified identities (on ``network``) changed ``since``."""
+
+    network: str | None
+    since: datetime | None
+
+    @property
+    def by_identity(self) -> bool:
+        """Whether the people's identities decide who is listed."""
+        return self.network is not None or self.since is not None
+
+    def keep(self, row, verified: dict[str, datetime]) -> bool:
+        """Whether to list ``row`` (``_met``'s), given when each of the person's identities
+        (on ``network``) was verified: read for contacts only, empty for anyone else."""
+        if self.network is not None and self.network not in verified:
+            return False
+        if self.since is None:
+            return True
+        return row.recorded_at >= self.since or any(at >= self.since for at in verified.values())
+
+
+def _met(user_id: int, after: tuple[datetime, int] | None):
+    """Per person I met, newest meeting first: first and last meeting, how many, when one
+    was last recorded (``created_at``: an offline replay records a meeting that happened
+    earlier), and whether we are mutual contacts; my rows only."""
+    met = (
         select(
+            Meeting.user_id,
             Meeting.other_id.label("person_id"),
             func.min(Meeting.met_at).label("first_met_at"),
             func.max(Meeting.met_at).label("last_met_at"),
@@ -32,46 +63,57 @@ def _met(user_id: int):
             func.max(Meeting.created_at).label("recorded_at"),
         )
         .where(Meeting.user_id == user_id)
-        .group_by(Meeting.other_id)
+        .group_by(Meeting.user_id, Meeting.other_id)
         .subquery("met")
     )
+    # joined on user_id too: both sides are my rows (on Citus, one shard)
+    query = select(met, func.coalesce(Relationship.mutual, false()).label("contact")).outerjoin(
+        Relationship,
+        and_(Relationship.user_id == met.c.user_id, Relationship.other_id == met.c.person_id),
+    )
+    if after is not None:
+        query = query.where(tuple_(met.c.last_met_at, met.c.person_id) < tuple_(*after))
+    return query.order_by(met.c.last_met_at.desc(), met.c.person_id.desc())
 
 
-def _verified(person_id, network: str | None, since: datetime | None = None):
-    """EXISTS condition: the person has a verified identity (on ``network``; verified at
-    or after ``since``)."""
-    query = select(Identity.user_id).where(
-        Identity.user_id == person_id, Identity.verified_at.is_not(None)
+def _verified(db_session: Session, people: list[int], network: str | None) -> dict:
+    """The verified identities of ``people`` (on ``network``), by person: network to
+    when verified, and to the handle."""
+    if not people:
+        return {}
+    query = select(Identity.user_id, Identity.network, Identity.handle, Identity.verified_at).where(
+        Identity.user_id == any_(bindparam("people", people, type_=ARRAY(BigInteger))),
+        Identity.verified_at.is_not(None),
     )
     if network is not None:
         query = query.where(Identity.network == network)
-    if since is not None:
-        query = query.where(Identity.verified_at >= since)
-    return exists(query)
+    found: dict[int, dict[str, tuple[datetime, str]]] = {}
+    for row in db_session.execute(query):
+        found.setdefault(row.user_id, {})[row.network] = (row.verified_at, row.handle)
+    return found
 
 
-def _people(user_id: int, *, network: str | None, since: datetime | None):
-    """The people I met as rows (their meetings, their user, ``contact``), filtered."""
-    met = _met(user_id)
-    contact = func.coalesce(Relationship.mutual, false())
-    query = (
-        select(met, User.handle, User.display_name, contact.label("contact"))
-        .join(User, User.id == met.c.person_id)
-        .outerjoin(
-            Relationship,
-            and_(Relationship.user_id == user_id, Relationship.other_id == met.c.person_id),
-        )
+def _people(
+    db_session: Session, user_id: int, filters: Filters, after=None, limit: int | None = None
+) -> tuple[list, dict]:
+    """The people I met, newest meeting first, as ``_met`` rows passing ``filters`` (at
+    most ``limit``), and the verified identities read to decide (contacts' only)."""
+    query = _met(user_id, after)
+    if not filters.by_identity:
+        rows = db_session.execute(query if limit is None else query.limit(limit)).all()
+        return rows, {}
+    rows = db_session.execute(query).all()
+    verified = _verified(
+        db_session, [row.person_id for row in rows if row.contact], filters.network
     )
-    if network is not None:
-        query = query.where(contact, _verified(met.c.person_id, network))
-    if since is not None:
-        query = query.where(
-            or_(
-                met.c.recorded_at >= since,
-                and_(contact, _verified(met.c.person_id, network, since)),
-            )
-        )
-    return query, met
+    kept = []
+    for row in rows:
+        theirs = verified.get(row.person_id, {}) if row.contact else {}
+        if filters.keep(row, {net: at for net, (at, _) in theirs.items()}):
+            kept.append(row)
+            if limit is not None and len(kept) == limit:
+                break
+    return kept, verified
 
 
 def list_met(
@@ -85,15 +127,12 @@ def list_met(
 ) -> tuple[list[dict], tuple[datetime, int] | None]:
     """A page of the people I met (keyset on last meeting, person id), each with the
     verified identities (``faces``) of those who are my contacts."""
-    query, met = _people(user_id, network=network, since=since)
-    if after is not None:
-        query = query.where(tuple_(met.c.last_met_at, met.c.person_id) < tuple_(*after))
-    newest_first = (met.c.last_met_at.desc(), met.c.person_id.desc())
-    rows = db_session.execute(query.order_by(*newest_first).limit(limit + 1)).all()
-    page = rows[:limit]
+    rows = _people(db_session, user_id, Filters(network, since), after, limit + 1)[0]
+    who = names.people(db_session, (r.person_id for r in rows[:limit]))
+    page = [r for r in rows[:limit] if r.person_id in who]
     items = [
         {
-            **person(r.handle, r.display_name),
+            **who[r.person_id],
             "contact": r.contact,
             "first_met_at": r.first_met_at,
             "last_met_at": r.last_met_at,
@@ -106,7 +145,7 @@ def list_met(
         viewer_id=user_id,
         people=[(r.person_id, item) for r, item in zip(page, items, strict=True)],
     )
-    last = page[-1] if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
     return items, ((last.last_met_at, last.person_id) if last else None)
 
 
@@ -115,13 +154,5 @@ def export_handles(
 ) -> list[str]:
     """The verified ``network`` handles of the contacts I met (newest meeting first, at
     most ``EXPORT_MAX``)."""
-    people = _people(user_id, network=network, since=since)[0].subquery("people")
-    return list(
-        db_session.scalars(
-            select(Identity.handle)
-            .join(people, people.c.person_id == Identity.user_id)
-            .where(Identity.network == network, Identity.verified_at.is_not(None))
-            .order_by(people.c.last_met_at.desc(), people.c.person_id.desc())
-            .limit(EXPORT_MAX)
-        )
-    )
+    rows, verified = _people(db_session, user_id, Filters(network, since), limit=EXPORT_MAX)
+    return [verified[row.person_id][network][1] for row in rows]

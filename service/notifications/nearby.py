@@ -21,19 +21,18 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    literal,
+    literal_column,
     select,
-    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from geo import sql as geosql
 from geo.coords import LatLon
 from geo.privacy import APPROXIMATE_ROUNDING_M, EXACT_ROUNDING_M, round_distance
 from service.common.people import person
 from service.common.plans import custom_plans
-from service.models import Checkin, NearbyQuota, Notification, Relationship, User, Venue
+from service.models import Checkin, NearbyQuota, Notification, User, Venue
 from service.notifications import kinds, messages, outbox
 from service.notifications.quiet import local_day
 from service.presence import shaping, visibility
@@ -44,52 +43,36 @@ COOLDOWN = timedelta(hours=6)
 
 @lru_cache(maxsize=1)
 def _candidates_statement():
-    """Contacts to tell, with their cap, time zone and distance to A's shown point; built
-    once. Each lateral reads one contact's row by key, where their latest visible
-    check-in is kept (``presence.seen``; ``LIMIT 1`` keeps the planner from hashing all
-    of ``users`` instead), so the cost follows A's contacts, not the size of the tables."""
-    sender = bindparam("sender_id")
+    """Of the given contacts, those to tell, with their cap, time zone and distance to A's
+    shown point; built once. Each contact's row is read by key (where their latest
+    visible check-in is kept, ``presence.seen``), so the cost follows A's contacts, not
+    the size of the tables; their inbox is probed on their own rows (co-located)."""
+    sender = bindparam("sender_id", type_=BigInteger)
     shown = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
-    receiver = (
-        select(
-            User.nearby_radius_m,
-            User.nearby_daily_cap,
-            User.timezone,
-            User.last_timezone,
-            User.seen_at,
-            User.seen_location,
-        )
-        .where(
-            User.id == Relationship.other_id,
-            User.notify_nearby,
-            visibility.sharing(User),
-            User.nearby_daily_cap > 0,
-        )
-        .limit(1)
-        .lateral("receiver")
-    )
+    receiver = aliased(User, name="receiver")
     cooling = exists().where(
+        Notification.user_id == receiver.id,
         Notification.actor_id == sender,
-        Notification.user_id == Relationship.other_id,
         Notification.kind == kinds.NEARBY,
         Notification.created_at > bindparam("cooldown_since", type_=DateTime(timezone=True)),
     )
     return (
         select(
-            Relationship.other_id,
-            receiver.c.nearby_daily_cap,
-            func.coalesce(receiver.c.timezone, receiver.c.last_timezone, "UTC").label("zone"),
-            geosql.distance_m(receiver.c.seen_location, shown).label("distance_m"),
+            receiver.id.label("other_id"),
+            receiver.nearby_daily_cap,
+            func.coalesce(receiver.timezone, receiver.last_timezone, "UTC").label("zone"),
+            geosql.distance_m(receiver.seen_location, shown).label("distance_m"),
         )
-        .select_from(Relationship)
-        .join(receiver, true())
         .where(
-            visibility.mutual(sender),
-            receiver.c.seen_at >= bindparam("since", type_=DateTime(timezone=True)),
-            geosql.within_m(receiver.c.seen_location, shown, receiver.c.nearby_radius_m),
+            visibility.among(receiver.id, bindparam("contacts", type_=ARRAY(BigInteger))),
+            receiver.notify_nearby,
+            visibility.sharing(receiver),
+            receiver.nearby_daily_cap > 0,
+            receiver.seen_at >= bindparam("since", type_=DateTime(timezone=True)),
+            geosql.within_m(receiver.seen_location, shown, receiver.nearby_radius_m),
             ~cooling,
         )
-        .order_by(Relationship.other_id)
+        .order_by(receiver.id)
     )
 
 
@@ -107,15 +90,16 @@ def _quota_statement():
         .table_valued("user_id", "local_day", "cap")
         .render_derived()
     )
+    # the one as SQL, not a parameter: Citus runs this INSERT ... SELECT through the
+    # coordinator and sends its parameters to the shards without their types
+    one = literal_column("1", Integer)
     statement = insert(NearbyQuota.__table__).from_select(
         ["user_id", "local_day", "sent", "cap"],
-        select(given.c.user_id, given.c.local_day, literal(1), given.c.cap).order_by(
-            given.c.user_id
-        ),
+        select(given.c.user_id, given.c.local_day, one, given.c.cap).order_by(given.c.user_id),
     )
     return statement.on_conflict_do_update(
         index_elements=[NearbyQuota.user_id, NearbyQuota.local_day],
-        set_={"sent": NearbyQuota.sent + 1, "cap": statement.excluded.cap},
+        set_={"sent": NearbyQuota.sent + one, "cap": statement.excluded.cap},
         where=NearbyQuota.sent < statement.excluded.cap,
     ).returning(NearbyQuota.user_id)
 
@@ -144,6 +128,9 @@ def fan_out(
     ``met`` (this check-in just met them) hear of the meeting instead."""
     if checkin.private or sender.location_sharing == "off" or checkin.effective_at < now - RECENT:
         return 0
+    contacts = visibility.contact_ids(db_session, sender.id)
+    if not contacts:
+        return 0
     shown = shaping.shown_position(sender.id, sender.location_sharing, venue_position)
     with custom_plans(db_session):  # a generic plan was measured 6x slower
         rows = (
@@ -151,6 +138,7 @@ def fan_out(
             .execute(
                 _candidates_statement(),
                 {
+                    "contacts": contacts,
                     "sender_id": sender.id,
                     "lat": shown.lat,
                     "lon": shown.lon,

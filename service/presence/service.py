@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import BigInteger, DateTime, Float, bindparam, case, select, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from geo.coords import LatLon
 from service.common.people import person
 from service.identities import faces
-from service.models import Checkin, Relationship, User, Venue
+from service.models import Checkin, User, Venue
 from service.presence import shaping, visibility
 from service.venues.service import VIEW_COLUMNS
 from service.venues.service import to_dict as venue_dict
@@ -27,10 +27,11 @@ FEED_WINDOW = timedelta(days=7)
 SNAP_MARGIN_M = 3000.0
 
 
-def _visible(viewer_id: int):
-    """Check-ins of my mutual contacts that they let contacts see, with venue and who."""
+def _visible(contacts: list[int]):
+    """Check-ins of my mutual contacts (``visibility.contact_ids``) that they let
+    contacts see, with venue and who."""
     return visibility.visible_checkins(
-        viewer_id,
+        contacts,
         Checkin.id,
         Checkin.user_id,
         Checkin.shout,
@@ -61,7 +62,10 @@ def _view(row) -> dict:
 
 def contact_checkin(*, db_session: Session, viewer_id: int, checkin_id: int) -> dict | None:
     """A contact's check-in as I may see it, or None (not a contact, private, off)."""
-    row = db_session.execute(_visible(viewer_id).where(Checkin.id == checkin_id)).first()
+    contacts = visibility.contact_ids(db_session, viewer_id)
+    if not contacts:
+        return None
+    row = db_session.execute(_visible(contacts).where(Checkin.id == checkin_id)).first()
     if row is None:
         return None
     shown = _view(row)
@@ -78,8 +82,11 @@ def feed(
     after: tuple[datetime, int] | None,
 ) -> tuple[list[dict], tuple | None]:
     """My contacts' visible check-ins of the last 7 days, newest first."""
+    contacts = visibility.contact_ids(db_session, viewer_id)
+    if not contacts:
+        return [], None
     query = (
-        _visible(viewer_id)
+        _visible(contacts)
         .where(Checkin.effective_at >= now - FEED_WINDOW)
         .order_by(Checkin.effective_at.desc(), Checkin.id.desc())
         .limit(limit + 1)
@@ -99,8 +106,11 @@ def feed(
 
 def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -> list[dict]:
     """Contacts who checked in at this venue in the last 3 hours and share their venue."""
+    contacts = visibility.contact_ids(db_session, viewer_id)
+    if not contacts:
+        return []
     rows = db_session.execute(
-        _visible(viewer_id)
+        _visible(contacts)
         .where(
             Checkin.venue_id == venue_id,
             User.location_sharing == "exact",
@@ -128,12 +138,12 @@ def here(*, db_session: Session, viewer_id: int, venue_id: int, now: datetime) -
 @lru_cache(maxsize=1)
 def _nearby_contacts_statement():
     """Mutual contacts last seen (``presence.seen``) recently near a position, with that
-    check-in and its venue, built once (bound parameters: viewer, lat, lon, radius,
+    check-in and its venue, built once (bound parameters: contacts, lat, lon, radius,
     since): the contacts' rows answer where, so only those near are looked up further."""
     here = geosql.point_of(bindparam("lat", type_=Float), bindparam("lon", type_=Float))
     return (
         select(
-            Relationship.other_id,
+            User.id.label("other_id"),
             User.handle,
             User.display_name,
             User.location_sharing,
@@ -145,11 +155,11 @@ def _nearby_contacts_statement():
             geosql.latitude(User.seen_location).label("vlat"),
             geosql.longitude(User.seen_location).label("vlon"),
         )
-        .join(User, User.id == Relationship.other_id)
-        .join(Checkin, (Checkin.user_id == User.id) & (Checkin.id == User.seen_checkin_id))
+        .select_from(Checkin)
+        .join(User, (User.id == Checkin.user_id) & (User.seen_checkin_id == Checkin.id))
         .join(Venue, Venue.id == User.seen_venue_id)
         .where(
-            visibility.mutual(bindparam("viewer", type_=BigInteger)),
+            visibility.among(User.id, bindparam("contacts", type_=ARRAY(BigInteger))),
             visibility.sharing(User),
             User.seen_at >= bindparam("since", type_=DateTime(timezone=True)),
             # only an approximate contact's shown cell may be nearer than their venue; 1 m
@@ -172,8 +182,11 @@ def nearby_contacts(
     Filtering and ordering use what the viewer is allowed to see (the snapped point of an
     approximate contact, rounded distances), so neither leaks a finer position.
     """
+    contacts = visibility.contact_ids(db_session, viewer_id)
+    if not contacts:
+        return []
     params = {
-        "viewer": viewer_id,
+        "contacts": contacts,
         "lat": here_at.lat,
         "lon": here_at.lon,
         "radius": radius_m,

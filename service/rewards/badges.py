@@ -4,12 +4,14 @@
 INSERT ... ON CONFLICT DO NOTHING, so racing check-ins can never award twice.
 """
 
-from datetime import timedelta
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, bindparam, func, select
-from sqlalchemy.dialects.postgresql import distinct_on, insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import BigInteger, DateTime, Integer, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.orm import Session
 
 from service.models import Checkin, UserBadge
 from service.notifications import messages, outbox
@@ -113,79 +115,105 @@ def evaluate(
     return new
 
 
+class InCrowd(NamedTuple):
+    """A check-in in a crowd: whose, which, when, and how many people the crowd has."""
+
+    user_id: int
+    id: int
+    effective_at: datetime
+    people: int
+
+
+def _crowd_rule() -> tuple[timedelta, int]:
+    """The Crowd window and the fewest people that make a crowd."""
+    badge = CROWDS[0]
+    return timedelta(hours=badge.params["window_hours"]), min(badge.levels)
+
+
 @lru_cache(maxsize=1)
 def _crowd_statement():
-    """The check-ins at a venue around ``at`` now in a crowd whose people hold no Crowd
-    badge: the person's own check-in and everyone else's within the window, each with
-    the people within the window of it; built once. A first pass over twice the window
-    (``LIMIT`` the threshold) settles the common case, no crowd, without the per-check-in
-    counts."""
-    badge = CROWDS[0]
-    window = timedelta(hours=badge.params["window_hours"])
-    threshold = min(badge.levels)
+    """The eligible check-ins at a venue that existed at ``now`` within twice the Crowd
+    window of ``at``: all a crowd around ``at`` is made of; built once. The venue's
+    check-ins alone, no join (on Citus they lie on every person's shard: a fan-out),
+    through ``ix_checkins_venue_effective``."""
+    window, _ = _crowd_rule()
     at = bindparam("at", type_=DateTime(timezone=True))
-    now = bindparam("now", type_=DateTime(timezone=True))
-    venue_id, user_id, checkin_id = bindparam("venue_id"), bindparam("user_id"), bindparam("id")
-
-    def around(start, end):
-        return (
-            Checkin.venue_id == venue_id,
-            Checkin.eligible,
-            Checkin.created_at <= now,
-            Checkin.effective_at >= start,
-            Checkin.effective_at <= end,
-        )
-
-    nearby = select(Checkin.user_id).distinct().where(*around(at - 2 * window, at + 2 * window))
-    enough = select(func.count()).select_from(nearby.limit(threshold).subquery())
-    other = aliased(Checkin)
-    people = (
-        select(func.count(Checkin.user_id.distinct()).label("people"))
-        .where(*around(other.effective_at - window, other.effective_at + window))
-        .lateral("people")
+    return select(Checkin.user_id, Checkin.id, Checkin.effective_at).where(
+        Checkin.venue_id == bindparam("venue_id", type_=BigInteger),
+        Checkin.eligible,
+        Checkin.created_at <= bindparam("now", type_=DateTime(timezone=True)),
+        Checkin.effective_at >= at - 2 * window,
+        Checkin.effective_at <= at + 2 * window,
     )
+
+
+@lru_cache(maxsize=1)
+def _crowd_holders_statement():
+    """Which of the given people hold a Crowd badge; built once."""
     return (
-        select(other.user_id, other.id, other.effective_at, people.c.people)
-        .ext(distinct_on(other.user_id))
-        .join(people, people.c.people >= threshold)
+        select(UserBadge.user_id)
+        .distinct()
         .where(
-            enough.scalar_subquery() >= threshold,
-            other.venue_id == venue_id,
-            other.eligible,
-            other.created_at <= now,
-            other.effective_at >= at - window,
-            other.effective_at <= at + window,
-            (other.user_id != user_id) | (other.id == checkin_id),
-            ~select(UserBadge.user_id)
-            .where(
-                UserBadge.user_id == other.user_id,
-                UserBadge.badge.in_([b.key for b in CROWDS]),
-            )
-            .exists(),
+            UserBadge.user_id == any_(bindparam("people", type_=ARRAY(BigInteger))),
+            UserBadge.badge.in_([b.key for b in CROWDS]),
         )
-        .order_by(other.user_id, other.id)
     )
+
+
+def crowd_candidates(rows, *, user_id: int, checkin_id: int, at: datetime) -> list:
+    """Of the check-ins ``rows`` (``_crowd_statement``'s), those within the window of
+    ``at`` that may join this check-in's crowd: the person's only as this one, everyone
+    else's any of theirs; none when fewer people than a crowd checked in at all."""
+    window, threshold = _crowd_rule()
+    if len({row.user_id for row in rows}) < threshold:
+        return []
+    return [
+        row
+        for row in rows
+        if at - window <= row.effective_at <= at + window
+        and (row.user_id != user_id or row.id == checkin_id)
+    ]
+
+
+def in_crowd(rows, candidates, lacking: set[int]) -> list[InCrowd]:
+    """Each person in ``lacking`` with their first check-in (by id) of ``candidates`` that
+    has a crowd around it: at least the threshold of people in ``rows`` within the
+    window of it; by person."""
+    window, threshold = _crowd_rule()
+    times = sorted((row.effective_at, row.user_id) for row in rows)
+    starts = [at for at, _ in times]
+    chosen: dict[int, InCrowd] = {}
+    for row in sorted(candidates, key=lambda row: (row.user_id, row.id)):
+        if row.user_id not in lacking or row.user_id in chosen:
+            continue
+        low = bisect_left(starts, row.effective_at - window)
+        high = bisect_right(starts, row.effective_at + window)
+        people = len({who for _, who in times[low:high]})
+        if people >= threshold:
+            chosen[row.user_id] = InCrowd(row.user_id, row.id, row.effective_at, people)
+    return [chosen[person] for person in sorted(chosen)]
 
 
 def crowd(ctx: Context) -> list[dict]:
     """When this check-in makes (or joins) a crowd: Crowd to everyone in it who lacks it,
-    each for their own check-in; returns the person's own new badges."""
-    rows = (
-        ctx.db_session.connection()
-        .execute(
-            _crowd_statement(),
-            {
-                "at": ctx.checkin.effective_at,
-                "now": ctx.now,
-                "venue_id": ctx.checkin.venue_id,
-                "user_id": ctx.user_id,
-                "id": ctx.checkin.id,
-            },
-        )
-        .all()
+    each for their own check-in; returns the person's own new badges.
+
+    One statement reads the venue's check-ins around it (enough for the common case, no
+    crowd), a second which of the people in a possible crowd already hold the badge."""
+    connection = ctx.db_session.connection()
+    rows = connection.execute(
+        _crowd_statement(),
+        {"at": ctx.checkin.effective_at, "now": ctx.now, "venue_id": ctx.checkin.venue_id},
+    ).all()
+    candidates = crowd_candidates(
+        rows, user_id=ctx.user_id, checkin_id=ctx.checkin.id, at=ctx.checkin.effective_at
     )
+    if not candidates:
+        return []
+    people = sorted({row.user_id for row in candidates})
+    holders = set(connection.execute(_crowd_holders_statement(), {"people": people}).scalars())
     mine = []
-    for row in rows:
+    for row in in_crowd(rows, candidates, set(people) - holders):
         them = Context(ctx.db_session, row.user_id, ctx.now, row, ctx.venue, {"crowd": row.people})
         new = evaluate(them, moved_by({Fact.CROWD}), have=set())
         if row.user_id == ctx.user_id:
