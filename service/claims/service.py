@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from geo.sql import latitude, longitude
 from service import clock
 from service.admin import audit
+from service.database import one_connection_per_node
 from service.errors import Conflict, NotFound
 from service.models import User, Venue, VenueClaim
 from service.venues import service as venues
@@ -60,9 +61,8 @@ def list_claims(
 ) -> tuple[list[dict], int | None]:
     """Claims, newest first: mine (``user_id``), or all of one status (admins)."""
     query = (
-        select(VenueClaim, Venue.name, User.handle)
+        select(VenueClaim, Venue.name)
         .join(Venue, Venue.id == VenueClaim.venue_id)
-        .join(User, User.id == VenueClaim.user_id)
         .order_by(VenueClaim.id.desc())
         .limit(limit + 1)
     )
@@ -74,13 +74,35 @@ def list_claims(
         query = query.where(VenueClaim.id < before)
     rows = db_session.execute(query).all()
     more = len(rows) > limit
-    items = [view(r.VenueClaim, r.name, r.handle) for r in rows[:limit]]
+    handles = _handles(db_session, {r.VenueClaim.user_id for r in rows[:limit]})
+    items = [view(r.VenueClaim, r.name, handles.get(r.VenueClaim.user_id)) for r in rows[:limit]]
     return items, (rows[limit - 1].VenueClaim.id if more else None)
 
 
-def _pending(db_session: Session, claim_id: int) -> VenueClaim:
+def _handles(db_session: Session, user_ids: set[int]) -> dict[int, str]:
+    """The handles of the claimants. Read apart from their claims: on Citus claims are
+    sharded by venue and users by id, which one statement cannot join."""
+    if not user_ids:
+        return {}
+    found = select(User.id, User.handle).where(User.id.in_(sorted(user_ids)))
+    return dict(db_session.execute(found).all())
+
+
+def _venue_of(db_session: Session, claim_id: int) -> int:
+    """The venue a claim is for; 404 if there is no such claim. Nothing is locked: on
+    Citus claims are sharded by venue, and a lock must name the shard."""
+    venue_id = db_session.scalar(select(VenueClaim.venue_id).where(VenueClaim.id == claim_id))
+    if venue_id is None:
+        raise NotFound("No such claim.")
+    return venue_id
+
+
+def _pending(db_session: Session, venue_id: int, claim_id: int) -> VenueClaim:
+    """The pending claim, locked by its key; 404 if gone, 409 if it was decided."""
     claim = db_session.scalars(
-        select(VenueClaim).where(VenueClaim.id == claim_id).with_for_update()
+        select(VenueClaim)
+        .where(VenueClaim.venue_id == venue_id, VenueClaim.id == claim_id)
+        .with_for_update()
     ).first()
     if claim is None:
         raise NotFound("No such claim.")
@@ -91,8 +113,12 @@ def _pending(db_session: Session, claim_id: int) -> VenueClaim:
 
 def approve(*, db_session: Session, claim_id: int, admin_id: int | None) -> dict:
     """Make the claimant the owner; other pending claims on the venue are rejected."""
-    claim = _pending(db_session, claim_id)
-    venue = venues.get(db_session=db_session, venue_id=claim.venue_id, for_update=True)
+    one_connection_per_node(db_session)  # it reads every venue's claims, then writes one
+    venue_id = _venue_of(db_session, claim_id)
+    # the venue before the claim: approvals of rival claims queue on the venue instead
+    # of each holding its claim while it rejects the other's
+    venue = venues.get(db_session=db_session, venue_id=venue_id, for_update=True)
+    claim = _pending(db_session, venue_id, claim_id)
     if venue.owner_id is not None:
         raise Conflict("This venue already has an owner; reject this claim instead.")
     now = clock.now()
@@ -122,7 +148,7 @@ def approve(*, db_session: Session, claim_id: int, admin_id: int | None) -> dict
 
 def reject(*, db_session: Session, claim_id: int, admin_id: int | None, reason: str | None) -> dict:
     """Turn a pending claim down, saying why."""
-    claim = _pending(db_session, claim_id)
+    claim = _pending(db_session, _venue_of(db_session, claim_id), claim_id)
     claim.status, claim.decided_at, claim.decided_by = "rejected", clock.now(), admin_id
     claim.reason = reason
     audit.record(

@@ -1,11 +1,59 @@
-"""One push attempt: its backoff, what it came to, how it is logged and recorded."""
+"""One push attempt: its claim, its backoff, what it came to, how it is logged and
+recorded."""
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.models import PushDelivery
+
 log = logging.getLogger("service.notifications.push")  # one logger for the worker's lines
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+def claim(session: Session, now: datetime, batch: int, lease_s: float) -> list:
+    """Lease up to ``batch`` due deliveries to this worker, counting their attempt: none
+    is due again until its lease ends (the claims of a worker that died come back).
+
+    The due keys are read without a lock, then each is claimed by its own UPDATE that
+    still wants it due: one claimed by another worker meanwhile has its lease as next
+    attempt and is skipped, so no delivery is attempted twice. Each UPDATE names its
+    recipient, so on Citus it runs on one shard, where FOR UPDATE across shards is
+    refused; keys are claimed in one order, so two workers never wait in a cycle."""
+    due = session.execute(
+        select(PushDelivery.user_id, PushDelivery.id)
+        .where(PushDelivery.state == "pending", PushDelivery.next_attempt_at <= now)
+        .order_by(PushDelivery.next_attempt_at)
+        .limit(batch)
+    ).all()
+    claimed = []
+    for user_id, delivery_id in sorted(due):
+        row = session.execute(
+            update(PushDelivery)
+            .where(
+                PushDelivery.user_id == user_id,
+                PushDelivery.id == delivery_id,
+                PushDelivery.state == "pending",
+                PushDelivery.next_attempt_at <= now,
+            )
+            .values(
+                attempts=PushDelivery.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=lease_s),
+            )
+            .returning(
+                PushDelivery.user_id,
+                PushDelivery.id,
+                PushDelivery.notification_id,
+                PushDelivery.attempts,
+                PushDelivery.request_id,
+            )
+        ).first()
+        if row is not None:
+            claimed.append(row)
+    return claimed
 
 
 def backoff_s(attempt: int, base_s: float, max_s: float, jitter: float) -> float:

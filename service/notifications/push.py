@@ -1,12 +1,13 @@
 """The push worker: hand each queued notification to the push gateway.
 
-It claims due deliveries with ``FOR UPDATE SKIP LOCKED`` (several workers may run) and
-leases them, so the claims of a worker that died come back; hands each to the configured
-gateway's adapter (``gateways/``: IRL's signed webhook, Gorush or ntfy), which builds the
-request(s); retries with exponential backoff and jitter; after the last attempt, or when the
-gateway refuses the request outright, records the delivery as failed with its error. It
-wakes on the outbox's NOTIFY and otherwise sleeps until the next retry is due. Check-ins
-never wait for it: they only insert rows.
+It claims due deliveries one by one (``attempts.claim``: several workers may run, and
+each delivery goes to one) and leases them, so the claims of a worker that died come
+back; hands each to the configured gateway's adapter (``gateways/``: IRL's signed
+webhook, Gorush or ntfy), which builds the request(s); retries with exponential backoff
+and jitter; after the last attempt, or when the gateway refuses the request outright,
+records the delivery as failed with its error. It wakes on the outbox's NOTIFY and
+otherwise sleeps until the next retry is due. Check-ins never wait for it: they only
+insert rows.
 """
 
 import logging
@@ -15,7 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
 import psycopg
@@ -32,6 +33,7 @@ from service.notifications.attempts import (
     Answer,
     Outcome,
     backoff_s,
+    claim,
     log_attempt,
     record,
 )
@@ -103,29 +105,8 @@ class PushWorker:
         self.client.close()
 
     def _claim(self, session: Session, now: datetime) -> list:
-        due = (
-            select(PushDelivery.user_id, PushDelivery.id)
-            .where(PushDelivery.state == "pending", PushDelivery.next_attempt_at <= now)
-            .order_by(PushDelivery.next_attempt_at)
-            .limit(self.settings.batch)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-        )
-        return session.execute(
-            update(PushDelivery)
-            .where(PushDelivery.user_id == due.c.user_id, PushDelivery.id == due.c.id)
-            .values(
-                attempts=PushDelivery.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=self.settings.lease_s),
-            )
-            .returning(
-                PushDelivery.user_id,
-                PushDelivery.id,
-                PushDelivery.notification_id,
-                PushDelivery.attempts,
-                PushDelivery.request_id,
-            )
-        ).all()
+        """Lease a batch of due deliveries to this worker."""
+        return claim(session, now, self.settings.batch, self.settings.lease_s)
 
     @staticmethod
     def _bodies(session: Session, claimed: list) -> dict[tuple[int, int], dict]:

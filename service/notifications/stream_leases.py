@@ -1,11 +1,17 @@
 """Who holds which notification stream, across processes: at most 5 per user.
 
 Each open stream is a row of ``notification_streams`` and a session-level advisory lock
-on one connection per process (the lease connection). The row and its lock appear in one
-statement, and PostgreSQL drops the locks of a connection that dies, so a row without its
-lock belongs to a crashed process: it is deleted when it is in the way and never counts.
-Opening a stream that makes more than 5 live ones deletes the oldest and announces their
-ids on ``CLOSE_CHANNEL``; whichever process holds them ends them (``stream.Hub``).
+on one connection per process (the lease connection). The lock is taken in the
+transaction that inserts the row, so nobody sees the row without it, and PostgreSQL
+drops the locks of a connection that dies: a row without its lock belongs to a crashed
+process, is deleted when it is in the way and never counts. Opening a stream that makes
+more than 5 live ones deletes the oldest and announces their ids on ``CLOSE_CHANNEL``;
+whichever process holds them ends them (``stream.Hub``).
+
+Locks are taken, and looked up in ``pg_locks``, by statements that read no table: on
+Citus a statement that reads a distributed table runs on a worker, whose locks and
+``pg_locks`` the other processes' statements would not see; these run on the
+coordinator, like every lease connection.
 """
 
 import json
@@ -60,23 +66,34 @@ def _key(ids):
     return cast(ids % literal(_INT4, BigInteger), Integer)
 
 
-def _locked(stream_id):
-    """True where some connection to this database holds ``stream_id``'s lease."""
+def _lock(stream_id: int):
+    """Take the lease of a stream (for this connection's lifetime)."""
+    return select(func.pg_advisory_lock(STREAM_LOCKS, _key(literal(stream_id, BigInteger))))
+
+
+def _unlock(stream_id: int):
+    """Give the lease of a stream back."""
+    return select(func.pg_advisory_unlock(STREAM_LOCKS, _key(literal(stream_id, BigInteger))))
+
+
+def _leased(db_session: Session, stream_ids: list[int]) -> set[int]:
+    """Those of ``stream_ids`` whose lease some connection to this database holds."""
     this_database = select(_pg_database.c.oid).where(
         _pg_database.c.datname == func.current_database()
     )
-    return (
-        select(literal(True))
-        .where(
-            _pg_locks.c.locktype == "advisory",
-            _pg_locks.c.database == this_database.scalar_subquery(),
-            _pg_locks.c.classid == STREAM_LOCKS,
-            _pg_locks.c.objid == cast(_key(stream_id), BigInteger),
-            _pg_locks.c.objsubid == 2,
-            _pg_locks.c.granted,
+    held = set(
+        db_session.scalars(
+            select(cast(_pg_locks.c.objid, BigInteger)).where(
+                _pg_locks.c.locktype == "advisory",
+                _pg_locks.c.database == this_database.scalar_subquery(),
+                _pg_locks.c.classid == STREAM_LOCKS,
+                cast(_pg_locks.c.objid, BigInteger).in_(sorted({i % _INT4 for i in stream_ids})),
+                _pg_locks.c.objsubid == 2,
+                _pg_locks.c.granted,
+            )
         )
-        .exists()
     )
+    return {stream_id for stream_id in stream_ids if stream_id % _INT4 in held}
 
 
 class Eviction(NamedTuple):
@@ -96,19 +113,25 @@ def evict_beyond_limit(
     db_session.execute(
         select(func.pg_advisory_xact_lock(USER_LOCKS, _key(literal(user_id, BigInteger))))
     )
-    rows = db_session.execute(
-        select(NotificationStream.id, _locked(NotificationStream.id))
+    rows = db_session.scalars(
+        select(NotificationStream.id)
         .where(NotificationStream.user_id == user_id)
         .order_by(NotificationStream.opened_at.desc(), NotificationStream.id.desc())
     ).all()
     if len(rows) <= limit:
-        return Eviction([stream_id for stream_id, _live in rows], [])
-    live = [stream_id for stream_id, locked in rows if locked]
-    dead = [stream_id for stream_id, locked in rows if not locked]
+        return Eviction(list(rows), [])
+    # looked up after the rows: a stream's lease is taken before its row is committed,
+    # and given back after its row is deleted
+    leased = _leased(db_session, rows)
+    live = [stream_id for stream_id in rows if stream_id in leased]
+    dead = [stream_id for stream_id in rows if stream_id not in leased]
     kept, evicted = live[:limit], live[limit:]
     if dead or evicted:
         db_session.execute(
-            delete(NotificationStream).where(NotificationStream.id.in_(dead + evicted))
+            delete(NotificationStream).where(
+                NotificationStream.user_id == user_id,
+                NotificationStream.id.in_(dead + evicted),
+            )
         )
     if evicted:
         message = {"user_id": user_id, "stream_ids": evicted}
@@ -137,35 +160,40 @@ class Leases:
         )
         self._on_gone = on_gone
         self._conn: Connection | None = None
-        self._held: set[int] = set()
+        self._held: dict[int, int] = {}  # stream id: its user's id
         self._lock = threading.Lock()
 
     def open(self, user_id: int) -> int:
         """Register a stream of ``user_id`` held by this process; its id."""
-        statement = (
-            insert(NotificationStream)
-            .values(user_id=user_id)
-            .returning(
-                NotificationStream.id,
-                func.pg_advisory_lock(STREAM_LOCKS, _key(NotificationStream.id)),
-            )
-        )
+
+        def register(conn: Connection) -> int:
+            stream_id = conn.execute(
+                insert(NotificationStream).values(user_id=user_id).returning(NotificationStream.id)
+            ).scalar_one()
+            conn.execute(_lock(stream_id))  # before the row is committed
+            return stream_id
+
         with self._lock:
-            stream_id = self._run(lambda conn: conn.execute(statement).scalar_one())
-            self._held.add(stream_id)
+            stream_id = self._run(register)
+            self._held[stream_id] = user_id
         return stream_id
 
     def close(self, stream_id: int) -> None:
         """Forget a stream that ended (its row may already be gone: evicted)."""
-        unlock = select(func.pg_advisory_unlock(STREAM_LOCKS, _key(literal(stream_id, BigInteger))))
-        forget = delete(NotificationStream).where(NotificationStream.id == stream_id)
         with self._lock:
-            self._held.discard(stream_id)
+            user_id = self._held.pop(stream_id, None)  # None: its row is gone
             if self._conn is None:  # nothing held: the next connection will not lock it
                 return
             try:
-                self._conn.execute(forget)
-                self._conn.execute(unlock)
+                with self._conn.begin():
+                    if user_id is not None:
+                        self._conn.execute(
+                            delete(NotificationStream).where(
+                                NotificationStream.user_id == user_id,
+                                NotificationStream.id == stream_id,
+                            )
+                        )
+                    self._conn.execute(_unlock(stream_id))
             except DBAPIError as exc:  # its lock died with the connection
                 log.warning("stream lease connection lost: %s", exc)
                 self._drop()
@@ -176,20 +204,31 @@ class Leases:
         with self._lock:
             if not self._held:
                 return
-            rows = select(NotificationStream.id).where(NotificationStream.id.in_(self._held))
-            kept = set(self._run(lambda conn: conn.scalars(rows).all()))
-            gone = self._held - kept
-            self._held = kept
+            kept = set(self._run(self._rows))
+            gone = set(self._held) - kept
+            for stream_id in gone:
+                del self._held[stream_id]
         if gone:
             self._on_gone(gone)
 
+    def _rows(self, conn: Connection) -> list[int]:
+        """Those of the held streams whose rows are left."""
+        return conn.scalars(
+            select(NotificationStream.id).where(
+                NotificationStream.user_id.in_(sorted(set(self._held.values()))),
+                NotificationStream.id.in_(sorted(self._held)),
+            )
+        ).all()
+
     def _run(self, work):
-        """``work(connection)``, reconnecting once if the connection was lost."""
+        """``work(connection)`` in a transaction, reconnecting once if the connection
+        was lost."""
         for attempt in (1, 2):
             if self._conn is None:
                 self._connect()
             try:
-                return work(self._conn)
+                with self._conn.begin():
+                    return work(self._conn)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
@@ -198,18 +237,21 @@ class Leases:
         raise AssertionError("unreachable")
 
     def _connect(self) -> None:
-        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = self._engine.connect()
         self._conn = conn
-        if self._held:  # locks of an earlier connection: take them again
-            relocked = conn.scalars(
-                select(NotificationStream.id)
-                .where(NotificationStream.id.in_(self._held))
-                .add_columns(func.pg_advisory_lock(STREAM_LOCKS, _key(NotificationStream.id)))
-            ).all()
-            gone = self._held - set(relocked)
-            self._held -= gone
-            if gone:
-                self._on_gone(gone)
+        if not self._held:
+            return
+        # locks of an earlier connection: take them again, then keep the streams whose
+        # rows are left (locked first: an eviction from now on counts them live)
+        with conn.begin():
+            for stream_id in sorted(self._held):
+                conn.execute(_lock(stream_id))
+            gone = set(self._held) - set(self._rows(conn))
+            for stream_id in gone:
+                conn.execute(_unlock(stream_id))
+                del self._held[stream_id]
+        if gone:
+            self._on_gone(gone)
 
     def _drop(self) -> None:
         if self._conn is not None:

@@ -3,10 +3,12 @@
 ``due_at`` says when: at ``check_by`` a plan nobody arrived at and nobody called "all
 good" alerts its watcher (urgent), and again 30 minutes later unless the author answers;
 an arrived plan just closes; an unwatched one (never accepted) closes without anyone to
-alert. Seven days after closing, the plan is deleted. Due plans are claimed with
-``FOR UPDATE SKIP LOCKED`` and changed in the same transaction as the alerts it writes
-(the outbox), so several workers alert exactly once, and a worker that restarts finds
-what fell due meanwhile: the state is in the table, not in the worker.
+alert. Seven days after closing, the plan is deleted. Due plans are read without a lock,
+then each is claimed by its key with ``FOR UPDATE SKIP LOCKED``, only if still due, and
+changed in the same transaction as the alerts it writes (the outbox), so several workers
+alert exactly once, and a worker that restarts finds what fell due meanwhile: the state
+is in the table, not in the worker. Claiming by key keeps each lock on one shard on
+Citus, which refuses FOR UPDATE across shards.
 """
 
 from datetime import datetime, timedelta
@@ -87,20 +89,34 @@ def act(db_session: Session, plan: Plan, now: datetime) -> None:
         _alert(db_session, plan, now)
 
 
+def _due(db_session: Session, now: datetime, batch: int) -> list:
+    """The keys of up to ``batch`` due plans, the longest due first (nothing locked)."""
+    return db_session.execute(
+        select(Plan.user_id, Plan.id).where(Plan.due_at <= now).order_by(Plan.due_at).limit(batch)
+    ).all()
+
+
+def _claim(db_session: Session, user_id: int, plan_id: int, now: datetime) -> Plan | None:
+    """Lock the plan if it is still due and no other worker holds it."""
+    return db_session.scalars(
+        select(Plan)
+        .where(Plan.user_id == user_id, Plan.id == plan_id, Plan.due_at <= now)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def run_due(db_session: Session, now: datetime, batch: int = BATCH) -> int:
     """Act on up to ``batch`` due plans in one transaction (committed here); how many."""
-    due = db_session.scalars(
-        select(Plan)
-        .where(Plan.due_at <= now)
-        .order_by(Plan.due_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for plan in due:
-        act(db_session, plan, now)
+    acted = 0
+    for user_id, plan_id in _due(db_session, now, batch):
+        plan = _claim(db_session, user_id, plan_id, now)
+        if plan is not None:  # None: another worker has it, or acted on it already
+            act(db_session, plan, now)
+            acted += 1
     db_session.flush()
     db_session.commit()
-    return len(due)
+    return acted
 
 
 def run(db_session: Session, now: datetime) -> int:

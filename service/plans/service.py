@@ -193,7 +193,14 @@ def cancel(*, db_session: Session, user: User, plan_id: int) -> None:
 def accept(*, db_session: Session, user: User, plan_id: int) -> dict:
     """I agree to watch a plan I was asked to (again: nothing changes); its author is
     told."""
-    plan = _open_plan(db_session, (Plan.safety_id == user.id) & (Plan.id == plan_id))
+    # its author first (one scan, nothing locked), then the lock by its key: on Citus a
+    # lock must name the author, whose shard the plan lives on
+    author_id = db_session.scalar(
+        select(Plan.user_id).where(Plan.safety_id == user.id, Plan.id == plan_id)
+    )
+    if author_id is None:
+        raise NotFound("No such plan.")
+    plan = _open_plan(db_session, _mine(author_id, plan_id) & (Plan.safety_id == user.id))
     newly = plan.accepted_at is None
     if newly:
         plan.accepted_at = clock.now()

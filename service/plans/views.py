@@ -1,45 +1,79 @@
 """A plan as its author and as its safety contact see it (nobody else ever does)."""
 
+from typing import NamedTuple
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from geo import sql as geosql
 from service.common.people import person
 from service.identities import faces
 from service.models import Plan, User, Venue
 
-_WITH, _SAFETY, _AUTHOR = aliased(User), aliased(User), aliased(User)
+
+class PlanRow(NamedTuple):
+    """A plan with its venue and the names of the people it names."""
+
+    Plan: Plan
+    venue_name: str
+    lat: float
+    lon: float
+    author_handle: str
+    author_name: str
+    with_handle: str
+    with_name: str
+    safety_handle: str
+    safety_name: str
 
 
 def _select():
-    return (
-        select(
-            Plan,
-            _AUTHOR.handle.label("author_handle"),
-            _AUTHOR.display_name.label("author_name"),
-            _WITH.handle.label("with_handle"),
-            _WITH.display_name.label("with_name"),
-            _SAFETY.handle.label("safety_handle"),
-            _SAFETY.display_name.label("safety_name"),
-            Venue.name.label("venue_name"),
-            geosql.latitude(Venue.location).label("lat"),
-            geosql.longitude(Venue.location).label("lon"),
-        )
-        .join(_AUTHOR, _AUTHOR.id == Plan.user_id)
-        .join(_WITH, _WITH.id == Plan.with_id)
-        .join(_SAFETY, _SAFETY.id == Plan.safety_id)
-        .join(Venue, Venue.id == Plan.venue_id)
-    )
+    return select(
+        Plan,
+        Venue.name.label("venue_name"),
+        geosql.latitude(Venue.location).label("lat"),
+        geosql.longitude(Venue.location).label("lon"),
+    ).join(Venue, Venue.id == Plan.venue_id)
 
 
-def rows(db_session: Session, *conditions, before: int | None = None, limit: int | None = None):
+def rows(
+    db_session: Session, *conditions, before: int | None = None, limit: int | None = None
+) -> list[PlanRow]:
     """Plans with the people and the venue they name, newest first."""
     query = _select().where(*conditions).order_by(Plan.id.desc())
     if before is not None:
         query = query.where(Plan.id < before)
     if limit is not None:
         query = query.limit(limit)
-    return db_session.execute(query).all()
+    found = db_session.execute(query).all()
+    names = _names(db_session, {i for row in found for i in _people(row.Plan)})
+    return [
+        PlanRow(
+            row.Plan,
+            row.venue_name,
+            row.lat,
+            row.lon,
+            *names[row.Plan.user_id],
+            *names[row.Plan.with_id],
+            *names[row.Plan.safety_id],
+        )
+        for row in found
+        if set(_people(row.Plan)) <= names.keys()
+    ]
+
+
+def _people(plan: Plan) -> tuple[int, int, int]:
+    """Who a plan names: its author, the person met, the watcher."""
+    return plan.user_id, plan.with_id, plan.safety_id
+
+
+def _names(db_session: Session, user_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """``(handle, display name)`` by user id. Read apart from the plans: on Citus users
+    are sharded by id, and the person met and the watcher live elsewhere than the
+    author's plans."""
+    if not user_ids:
+        return {}
+    found = select(User.id, User.handle, User.display_name).where(User.id.in_(sorted(user_ids)))
+    return {user.id: (user.handle, user.display_name) for user in db_session.execute(found)}
 
 
 def _state(plan: Plan) -> dict:

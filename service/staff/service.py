@@ -25,20 +25,31 @@ from service.venues import service as venues
 def list_staff(*, db_session: Session, user: User, venue_id: int) -> list[dict]:
     """The venue's staff and open invitations by handle (at most a few dozen people)."""
     venues.get_managed(db_session=db_session, user=user, venue_id=venue_id)
-    rows = db_session.execute(
-        select(User.handle, User.display_name, VenueStaff.status, VenueStaff.accepted_at)
-        .join(VenueStaff, VenueStaff.user_id == User.id)
-        .where(VenueStaff.venue_id == venue_id)
-        .order_by(User.handle)
-    )
-    return [
+    staff = db_session.execute(
+        select(VenueStaff.user_id, VenueStaff.status, VenueStaff.accepted_at).where(
+            VenueStaff.venue_id == venue_id
+        )
+    ).all()
+    # the people apart from the staff rows: on Citus staff are sharded by venue and users
+    # by id, which one statement cannot join
+    people = {
+        row.id: row
+        for row in db_session.execute(
+            select(User.id, User.handle, User.display_name).where(
+                User.id.in_(sorted({s.user_id for s in staff}))
+            )
+        )
+    }
+    shown = [
         {
-            **person(r.handle, r.display_name),
-            "status": r.status,
-            "accepted_at": r.accepted_at,
+            **person(people[s.user_id].handle, people[s.user_id].display_name),
+            "status": s.status,
+            "accepted_at": s.accepted_at,
         }
-        for r in rows
+        for s in staff
+        if s.user_id in people
     ]
+    return sorted(shown, key=lambda member: member["handle"])
 
 
 def _audit(db_session: Session, user: User, venue, action: str, handle: str) -> None:
@@ -134,11 +145,7 @@ def answer(
     *, db_session: Session, user: User, invitation_id: int, accept: bool, mayorship_points: int
 ) -> dict:
     """Accept or decline an invitation of mine (404 for anyone else's)."""
-    row = db_session.scalar(
-        select(VenueStaff)
-        .where(VenueStaff.id == invitation_id, VenueStaff.user_id == user.id)
-        .with_for_update()
-    )
+    row = _invitation_of(db_session, user.id, invitation_id)
     if row is None:
         raise NotFound("No such invitation.")
     venue = db_session.get(Venue, row.venue_id)
@@ -155,6 +162,28 @@ def answer(
         # staff cannot be mayor: joining or leaving the staff moves the standings
         award.redecide_mayor(db_session=db_session, venue=venue, now=now, points=mayorship_points)
     return _invitation(row, venue.name)
+
+
+def _invitation_of(db_session: Session, user_id: int, invitation_id: int) -> VenueStaff | None:
+    """My invitation, locked (None: not mine or no such)."""
+    # its venue first (one scan, nothing locked), then the lock by its key: on Citus a
+    # lock must name the venue, the shard the invitation lives on
+    venue_id = db_session.scalar(
+        select(VenueStaff.venue_id).where(
+            VenueStaff.id == invitation_id, VenueStaff.user_id == user_id
+        )
+    )
+    if venue_id is None:
+        return None
+    return db_session.scalar(
+        select(VenueStaff)
+        .where(
+            VenueStaff.venue_id == venue_id,
+            VenueStaff.user_id == user_id,
+            VenueStaff.id == invitation_id,
+        )
+        .with_for_update()
+    )
 
 
 def _invitation(row: VenueStaff, venue_name: str) -> dict:

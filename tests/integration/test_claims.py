@@ -1,8 +1,14 @@
 """Venue claims, admin decisions (API and CLI) and the audit log."""
 
-import pytest
+import threading
 
-from tests.conftest import offset_point
+import pytest
+from sqlalchemy.orm import Session
+
+from service.claims import service as claims
+from service.database import db
+from service.errors import Conflict
+from tests.conftest import Actions, offset_point
 
 HERE = (41.9028, 12.4964)  # Rome
 
@@ -170,3 +176,38 @@ def test_admin_edits_of_someone_elses_venue_are_audited(client, actions, admin):
     before = len(actions_logged)
     client.patch(f"/api/v1/venues/{own['id']}", headers=admin["headers"], json={"name": "Mine"})
     assert len(audit_actions(client, admin)) == before  # their own venue: not an admin act
+
+
+def test_rival_claims_approved_at_once_make_one_owner(live_app):
+    """Two admins approve rival claims on one venue at the same moment: one makes an
+    owner, the other is told its claim was decided; neither deadlocks."""
+    client = live_app.test_client()
+    actions = Actions(client)
+    first, second, creator = (actions.register() for _ in range(3))
+    venue = actions.venue(creator, *HERE)
+    ids = [claim(client, user, venue).json["id"] for user in (first, second)]
+    engine = db.state(live_app).engine
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def approve(claim_id):
+        with live_app.app_context(), Session(engine) as session:
+            start.wait()
+            try:
+                claims.approve(db_session=session, claim_id=claim_id, admin_id=None)
+                session.commit()
+                outcomes.append("approved")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=approve, args=(claim_id,)) for claim_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["approved", "conflict"]
+    owned = [
+        client.get("/api/v1/me/venues", headers=user["headers"]).json["items"]
+        for user in (first, second)
+    ]
+    assert sorted(len(venues) for venues in owned) == [0, 1]

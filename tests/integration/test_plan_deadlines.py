@@ -75,6 +75,30 @@ def test_two_workers_racing_on_a_due_plan_alert_once(live_app, frozen_clock):
     assert len(alerts(live_app, c)) == 1
 
 
+def test_a_worker_whose_due_list_went_stale_skips_what_another_did(
+    live_app, frozen_clock, monkeypatch
+):
+    """The first worker reads the due plan, then the second acts on it and commits before
+    the first claims it: the claim finds it no longer due."""
+    _a, c, _plan = planned(live_app, frozen_clock)
+    engine = db.state(live_app).engine
+    read_due = deadlines._due
+    acted = []
+
+    def due_then_another_worker(db_session, now, batch):
+        keys = read_due(db_session, now, batch)
+        monkeypatch.setattr(deadlines, "_due", read_due)  # the other worker reads as usual
+        with Session(engine) as other:
+            acted.append(deadlines.run_due(other, now))
+        return keys
+
+    monkeypatch.setattr(deadlines, "_due", due_then_another_worker)
+    with live_app.app_context(), Session(engine) as session:
+        late = deadlines.run_due(session, frozen_clock.current)
+    assert acted == [1] and late == 0
+    assert len(alerts(live_app, c)) == 1
+
+
 def test_a_worker_that_dies_before_committing_leaves_the_alert_to_the_next(live_app, frozen_clock):
     _a, c, plan = planned(live_app, frozen_clock)
     engine = db.state(live_app).engine
@@ -82,7 +106,7 @@ def test_a_worker_that_dies_before_committing_leaves_the_alert_to_the_next(live_
         dying = Session(engine)
         claimed = dying.scalars(
             select(Plan)
-            .where(Plan.due_at <= frozen_clock.current)
+            .where(Plan.user_id == _a["user"]["id"], Plan.id == plan["id"])
             .with_for_update(skip_locked=True)
         ).all()
         assert [p.id for p in claimed] == [plan["id"]]

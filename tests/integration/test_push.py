@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from service import clock
 from service.database import db
@@ -64,17 +65,17 @@ def worker_for(app, url: str, **settings) -> PushWorker:
     )
 
 
-def queue_one(app) -> tuple[dict, str]:
+def queue_one(app, token: str = "apns-1") -> tuple[dict, str]:
     """A user with an iPhone gets a Newbie badge: one push delivery queued."""
     client = app.test_client()
     actions = Actions(client)
     user = actions.register()
     response = client.post(
-        "/api/v1/me/devices", headers=user["headers"], json={"platform": "ios", "token": "apns-1"}
+        "/api/v1/me/devices", headers=user["headers"], json={"platform": "ios", "token": token}
     )
     assert response.status_code == 201
     assert actions.check_in(user, actions.venue(user, *HERE)).status_code == 201
-    return user, "apns-1"
+    return user, token
 
 
 def deliveries(app) -> list[PushDelivery]:
@@ -274,8 +275,6 @@ def test_lease_returns_a_crashed_workers_claims(pushing, receiver, frozen_clock)
     queue_one(pushing)
     worker = worker_for(pushing, gateway.url, lease_s=60.0)
     try:
-        from sqlalchemy.orm import Session
-
         with Session(worker.engine) as session, session.begin():
             assert len(worker._claim(session, clock.now())) == 1  # then the worker "dies"
         assert worker.deliver_due() == 0
@@ -285,3 +284,72 @@ def test_lease_returns_a_crashed_workers_claims(pushing, receiver, frozen_clock)
         worker.close()
     (sent,) = deliveries(pushing)
     assert sent.state == "sent" and sent.attempts == 2
+
+
+def test_two_workers_racing_send_each_delivery_once(pushing, receiver):
+    gateway = receiver(200, delay_s=0.05)
+    for n in range(8):
+        queue_one(pushing, f"apns-{n}")
+    queued = len(deliveries(pushing))
+    workers = [worker_for(pushing, gateway.url, batch=3) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def drain(worker):
+        start.wait()
+        while worker.deliver_due():
+            pass
+
+    threads = [threading.Thread(target=drain, args=(worker,)) for worker in workers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for worker in workers:
+            worker.close()
+    sent = [gateway.json(i)["delivery_id"] for i in range(len(gateway.requests))]
+    assert len(sent) == queued and len(set(sent)) == queued
+    assert {(d.state, d.attempts) for d in deliveries(pushing)} == {("sent", 1)}
+
+
+def _claiming(app) -> bool:
+    """Whether another connection is running a claim's UPDATE (waiting for the row: on
+    Citus the wait is on a worker, under the coordinator's running statement)."""
+    with db.state(app).engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state = 'active' AND query LIKE 'UPDATE push_deliveries%'"
+                )
+            )
+        )
+
+
+def test_a_claim_read_before_another_workers_commit_skips_its_delivery(pushing, receiver):
+    """The second worker reads the delivery as due while the first holds it, uncommitted:
+    its claim waits for the row, then finds it leased and leaves it."""
+    gateway = receiver(200)
+    queue_one(pushing)
+    first, second = (worker_for(pushing, gateway.url) for _ in range(2))
+    now = clock.now()
+    got = []
+    try:
+        with Session(first.engine) as session, session.begin():
+            assert len(first._claim(session, now)) == 1
+            late = threading.Thread(target=lambda: got.append(_claim_alone(second, now)))
+            late.start()
+            wait_until(lambda: _claiming(pushing), "the second claim to wait")
+        late.join(10)
+    finally:
+        first.close()
+        second.close()
+    assert got == [[]]
+    (claimed,) = deliveries(pushing)
+    assert claimed.state == "pending" and claimed.attempts == 1
+
+
+def _claim_alone(worker: PushWorker, now) -> list:
+    with Session(worker.engine) as session, session.begin():
+        return worker._claim(session, now)
