@@ -15,7 +15,8 @@ SECRET := .secrets/jwt_secret
 LOCATION_SECRET_FILE := .secrets/location_secret
 export DATABASE_URL TEST_DATABASE_URL REDIS_URL
 
-.PHONY: run test test-fast test-unit lint format migrate seed db bench wrk clean browser fuzz tune-db
+.PHONY: run test test-fast test-unit lint format migrate seed db bench wrk clean browser fuzz tune-db \
+	citus test-citus
 
 $(BIN)/activate: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -90,6 +91,19 @@ test-fast: $(BIN)/activate
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -m "$(FAST)" -n $${FAST_WORKERS:-auto} \
 		-p no:schemathesis -p no:hypothesispytest $(PYTEST_ARGS)
 
+# Citus from ../shared/vendor (Debian has none), built and installed once (as root).
+citus:
+	scripts/build_citus.sh
+
+# The integration tests and tests/citus/ on a Citus cluster of their own: a coordinator and
+# two workers started for the run and destroyed after (tests/citus_cluster.py). Left out,
+# each for its reason in the README ("Citus"): the tiers that start their own single-node
+# clusters, the browser and the fuzzer.
+CITUS_SKIP := browser or fuzz or cluster
+test-citus: citus $(BIN)/activate
+	$(BIN)/python -m tests.citus_cluster run -- $(BIN)/pytest -m "not ($(CITUS_SKIP))" \
+		tests/integration tests/citus $(PYTEST_ARGS)
+
 # The pure rules alone: no database, no app.
 test-unit: $(BIN)/activate
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -121,7 +135,7 @@ tune-db: db
 	$(BIN)/python scripts/tune_postgres.py "$(DATABASE_URL)"
 
 # The whole product at its stated scale, side by side in one run (bench/README.md).
-bench: $(BIN)/activate wrk tune-db
+bench: $(BIN)/activate wrk tune-db citus
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 clean:

@@ -11,7 +11,7 @@ whose outer transaction is rolled back.
 import random
 
 from flask import Flask, Response, current_app, g
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -137,3 +137,15 @@ def libpq_dsn(url: str) -> str:
 
 
 db = Database()
+
+
+def one_connection_per_node(db_session: Session) -> None:
+    """Run the rest of this transaction's multi-shard statements over one connection per
+    node (Citus's sequential mode).
+
+    Citus refuses to write a reference table (venues) after a statement of the same
+    transaction read many shards in parallel, and to read one after parallel DDL on a
+    table that refers to it; a transaction that mixes them (approving a claim, rebuilding
+    footfall) says so first. On single-node PostgreSQL the setting is an unused
+    placeholder: the same statement runs on both engines."""
+    db_session.execute(select(func.set_config("citus.multi_shard_modify_mode", "sequential", True)))

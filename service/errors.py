@@ -4,6 +4,7 @@ Every error body has flask-smorest's shape: ``{"code", "status", "message", "err
 """
 
 import logging
+import re
 
 from flask import Flask, jsonify
 from psycopg import errors as pg_errors
@@ -126,6 +127,34 @@ def init_app(app: Flask) -> None:
 
 
 RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
+# A Citus worker lost in the middle of a transaction: the coordinator reports it as an
+# internal error (XX000) carrying libpq's words for the lost connection, or that a shard's
+# commit failed, where a node it cannot reach at all is a connection failure (08006). The
+# transaction did not commit (or a retry with its Idempotency-Key replays it): an outage.
+LOST_WORKER = re.compile(
+    "|".join(
+        (
+            r"server closed the connection unexpectedly",
+            r"SSL SYSCALL error",
+            r"SSL error",
+            r"could not (receive|send) data (from|to) server",
+            r"invalid socket",
+            r"connection not open",
+            r"no connection to the server",
+            r"terminating connection",
+            r"could not commit transaction for shard \d+ on at least one active node",
+        )
+    )
+)
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means the database (or a node of it) is unreachable right now."""
+    if isinstance(exc, OperationalError):
+        return True
+    if not isinstance(exc.orig, pg_errors.InternalError_):
+        return False
+    return bool(LOST_WORKER.search(exc.orig.diag.message_primary or ""))
 
 
 def _database_response(exc: DBAPIError):
@@ -138,7 +167,7 @@ def _database_response(exc: DBAPIError):
         return error_response(
             503, "The request took too long; try again.", headers={"Retry-After": "2"}
         )
-    if isinstance(exc, OperationalError):
+    if unavailable(exc):
         log.warning("database unavailable: %s", exc.orig)
         return error_response(
             503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}

@@ -13,10 +13,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from service import clock
 from service.database import db
+from service.models import Base
+from tests import citus_cluster
 from tests.databases import DEFAULT_TEST_DATABASE_URL, sibling_database
 from tests.fake_networks import FakeNetworks
 
@@ -27,7 +30,8 @@ TEST_DATABASE_URL = sibling_database(
     os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL), f"_{WORKER}" if WORKER else ""
 )
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABLES = ("idempotency_keys", "points_ledger", "checkins", "venues", "users", "venue_visit_changes")
+# ``make test-citus``: the coordinator and workers of the Citus cluster the tests run on
+CITUS_NODES = os.environ.get("CITUS_NODES")
 
 
 def migrate(connection, revision: str = "head") -> None:
@@ -50,6 +54,17 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def engine():
     """A fresh schema: drop everything, then migrate to head."""
+    if CITUS_NODES:  # make test-citus: the database rebuilt on every node, then migrated
+        citus_cluster.recreate_database(
+            citus_cluster.parse_nodes(CITUS_NODES), make_url(TEST_DATABASE_URL).database
+        )
+        eng = create_engine(TEST_DATABASE_URL)
+        with eng.begin() as conn:
+            migrate(conn)
+        eng.dispose()  # new sessions take the database's settings the migration made
+        yield eng
+        eng.dispose()
+        return
     if WORKER:  # the worker's own database: created (with PostGIS at hand) when missing
         prepare = os.path.join(ROOT, "scripts", "prepare_db.py")
         subprocess.run([sys.executable, prepare, TEST_DATABASE_URL], check=True)
@@ -145,8 +160,10 @@ def live_app(base_app, engine):
 
 
 def _truncate(engine) -> None:
+    """Empty every table (named: on Citus not every foreign key is there to cascade)."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def _reset_limiter(app) -> None:

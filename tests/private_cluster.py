@@ -25,10 +25,11 @@ def _as_postgres(*command: str, check: bool = True) -> subprocess.CompletedProce
 class PrivateCluster:
     """A cluster in a fresh directory on ``port``; ``url`` reaches its ``irl`` database."""
 
-    def __init__(self, port: int, settings: dict | None = None):
+    def __init__(self, port: int, settings: dict | None = None, root: Path | None = None):
         self.port = port
         self.settings = settings or {}
-        self.root = Path(tempfile.mkdtemp(prefix="irl-cluster-"))
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="irl-cluster-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
         shutil.chown(self.root, "postgres", "postgres")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Text,
+    any_,
     bindparam,
     cast,
     event,
@@ -63,13 +64,16 @@ def suppressed(db_session: Session):
 
 @lru_cache(maxsize=1)
 def _recipients_statement():
+    # the ids filter both tables: Citus prunes a correlated EXISTS to the recipients'
+    # shards only when it is stated there too
+    user_ids = bindparam("user_ids", type_=ARRAY(BigInteger))
     return select(
         User.id,
         func.coalesce(User.timezone, User.last_timezone, "UTC"),
         User.quiet_hours_start,
         User.quiet_hours_end,
-        exists().where(Device.user_id == User.id),
-    ).where(User.id == func.any(bindparam("user_ids", type_=ARRAY(BigInteger))))
+        exists().where(Device.user_id == User.id, Device.user_id == any_(user_ids)),
+    ).where(User.id == any_(user_ids))
 
 
 def _recipients(db_session: Session, user_ids: set[int]) -> dict[int, tuple]:

@@ -105,13 +105,15 @@ def _inserted(db_session: Session, statement) -> bool:
 
 
 def venue_city(db_session: Session, venue: Venue) -> str:
-    """The venue's city, looked up offline once and kept on the venue."""
-    if venue.city is None:
-        lat, lon = db_session.execute(
-            select(latitude(Venue.location), longitude(Venue.location)).where(Venue.id == venue.id)
-        ).one()
-        venue.city = city_of(LatLon(lat, lon))
-    return venue.city
+    """The venue's city: kept on the venue when it is created or moved, else looked up
+    offline from its position. Never written here: ``venues`` is a reference table on
+    Citus, and a write to it would be a transaction on every node inside a check-in."""
+    if venue.city is not None:
+        return venue.city
+    lat, lon = db_session.execute(
+        select(latitude(Venue.location), longitude(Venue.location)).where(Venue.id == venue.id)
+    ).one()
+    return city_of(LatLon(lat, lon))
 
 
 def _first_today(db_session: Session, checkin: Checkin, now: datetime) -> bool:

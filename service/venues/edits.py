@@ -15,6 +15,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
+from geo.cities import city_of
 from geo.coords import LatLon
 from geo.timezones import timezone_at
 from service.admin import audit
@@ -70,6 +71,7 @@ def _move(db_session: Session, venue: Venue, position: LatLon) -> None:
         )
     venue.location = geosql.point(position)
     venue.timezone = zone
+    venue.city = city_of(position)
     db_session.execute(
         sql_update(Event).where(Event.venue_id == venue.id).values(location=venue.location)
     )

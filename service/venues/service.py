@@ -7,6 +7,7 @@ from sqlalchemy import Float, Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from geo import sql as geosql
+from geo.cities import city_of
 from geo.coords import LatLon
 from geo.nearest import distance_dm, nearest_rows, page_reach
 from geo.timezones import timezone_at
@@ -68,6 +69,7 @@ def create(
         location=geosql.point(position),
         radius_m=radius_m,
         timezone=timezone_at(position),
+        city=city_of(position),
         created_by=user.id,
     )
     db_session.add(venue)

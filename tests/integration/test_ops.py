@@ -1,12 +1,16 @@
 """Health, readiness, metrics, OpenAPI and the offline docs."""
 
+from types import SimpleNamespace
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
+from migrations import citus
 from service import create_app
 from service.models import Base
+from service.models.distribution import REPLACED_UNIQUES
 from service.ratelimit import key_prefix, store_in_use
 
 
@@ -157,7 +161,35 @@ def test_models_match_migrations(engine):
             conn, opts={"include_object": alembic_helpers.include_object, "compare_type": True}
         )
         diff = compare_metadata(context, Base.metadata)
-    assert diff == []
+    assert [item for item in diff if not _left_out_by_citus(engine, item)] == []
+
+
+def _left_out_by_citus(engine, item) -> bool:
+    """On Citus, the foreign keys and unique indexes the distribution step drops by design
+    (migrations/citus.py): the only ways a distributed schema may differ from the models."""
+    if not _is_citus(engine):
+        return False
+    kind, thing = item[0], item[1]
+    if kind == "add_index":
+        return thing.name in REPLACED_UNIQUES
+    if kind == "add_fk":
+        placed = citus.placement()
+        element = next(iter(thing.elements))
+        fk = SimpleNamespace(
+            source=thing.parent.name,
+            target=element.column.table.name,
+            columns=[column.name for column in thing.columns],
+            target_columns=[e.column.name for e in thing.elements],
+        )
+        return not citus.supported(fk, placed)
+    return False
+
+
+def _is_citus(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).scalar()
+        )
 
 
 def test_postgis_is_installed(engine):
