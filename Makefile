@@ -97,9 +97,9 @@ citus:
 
 # The integration tests and tests/citus/ on a Citus cluster of their own: a coordinator and
 # two workers started for the run and destroyed after (tests/citus_cluster.py). Left out,
-# each for its reason in the README ("Citus"): the tiers that start their own single-node
-# clusters, the browser and the fuzzer.
-CITUS_SKIP := browser or fuzz or cluster
+# each for its reason in the README ("On a Citus cluster"): the tiers that start their own
+# single-node clusters, the browser, the fuzzer and the single-node plan shapes.
+CITUS_SKIP := browser or fuzz or cluster or single_node
 test-citus: citus $(BIN)/activate
 	$(BIN)/python -m tests.citus_cluster run -- $(BIN)/pytest -m "not ($(CITUS_SKIP))" \
 		tests/integration tests/citus $(PYTEST_ARGS)

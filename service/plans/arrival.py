@@ -28,16 +28,25 @@ def record(*, db_session: Session, user: User, checkin: Checkin) -> int:
     if not counts(checkin.reasons):
         return 0
     at: datetime = checkin.effective_at
+    open_here = [
+        Plan.user_id == user.id,
+        Plan.closed_at.is_(None),
+        Plan.arrived_at.is_(None),
+        Plan.at <= at + EARLY,
+        Plan.check_by >= at,
+    ]
+    # which plans, then mark them: Citus runs no PostGIS function over a column of the
+    # row an UPDATE changes (they are STABLE), so the distance is asked in a SELECT
+    near = select(Plan.id).where(
+        *open_here,
+        geosql.within_m(_location(Plan.venue_id), _location(checkin.venue_id), REACH_M),
+    )
+    ids = list(db_session.scalars(near))
+    if not ids:
+        return 0
     arrived = db_session.execute(
         update(Plan)
-        .where(
-            Plan.user_id == user.id,
-            Plan.closed_at.is_(None),
-            Plan.arrived_at.is_(None),
-            Plan.at - EARLY <= at,
-            Plan.check_by >= at,
-            geosql.within_m(_location(Plan.venue_id), _location(checkin.venue_id), REACH_M),
-        )
+        .where(*open_here, Plan.id.in_(ids))
         .values(arrived_at=at, arrived_checkin_id=checkin.id)
         .returning(Plan.id, Plan.accepted_at)
         .execution_options(synchronize_session=False)

@@ -31,5 +31,9 @@ def cluster_by_place(*, db_session: Session) -> None:
     # minutes at 10 M venues: past the API's statement timeout; sorting in memory helps
     db_session.execute(text("SET LOCAL statement_timeout = 0"))
     db_session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+    # Citus: run the rewrite through each node's connection, its own copy included (a
+    # CLUSTER propagated to the workers cannot follow a local read of the same table;
+    # an unused placeholder on single-node PostgreSQL)
+    db_session.execute(text("SET LOCAL citus.enable_local_execution = off"))
     for statement in CLUSTER_STATEMENTS:
         db_session.execute(text(statement))
