@@ -10,7 +10,7 @@ expiry, as the periodic job does, up to now. Running it twice gives the same res
 """
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from service import clock
@@ -30,7 +30,8 @@ from service.rewards import expiry, pipeline
 from service.rewards.ledger import Ledger
 from service.rewards.policy import PointsPolicy
 from service.rewards.reset import reset
-from service.rewards.setbased import replay
+from service.rewards.setbased import history, replay
+from service.users.names import people
 
 BATCH = 1000
 
@@ -38,26 +39,26 @@ BATCH = 1000
 def _recorded_meetings(db_session: Session, ledger: Ledger, policy: PointsPolicy) -> list[Met]:
     """The meetings whose later-arriving check-in is the ledger's, in the order they were
     found, each decided first or not again (``meetings.first.claim``)."""
-    other = aliased(Checkin)
-    rows = db_session.execute(
-        select(Meeting, User.handle, User.display_name)
-        .join(other, (other.user_id == Meeting.other_id) & (other.id == Meeting.other_checkin_id))
-        .join(User, User.id == Meeting.other_id)
-        .join(
-            Checkin,
-            (Checkin.user_id == Meeting.user_id) & (Checkin.id == Meeting.checkin_id),
-        )
-        .where(
-            Meeting.user_id == ledger.user_id,
-            Meeting.checkin_id == ledger.checkin_id,
-            (other.created_at < Checkin.created_at)
-            | ((other.created_at == Checkin.created_at) & (other.id < Checkin.id)),
-        )
+    meetings = db_session.scalars(
+        select(Meeting)
+        .where(Meeting.user_id == ledger.user_id, Meeting.checkin_id == ledger.checkin_id)
         .order_by(Meeting.id)
     ).all()
+    mine = db_session.get(Checkin, (ledger.user_id, ledger.checkin_id))
+    # the other sides' check-ins and names by their person's id, never joined on
+    # ``other_id`` (on Citus, another person's rows live on their own shard)
+    theirs = history.arrived_at(
+        db_session, {(meeting.other_id, meeting.other_checkin_id) for meeting in meetings}
+    )
+    earlier = {key for key, at in theirs.items() if (at, key[1]) < (mine.created_at, mine.id)}
+    names = people(db_session, (meeting.other_id for meeting in meetings))
+    rows = [
+        (meeting, names[meeting.other_id])
+        for meeting in meetings
+        if (meeting.other_id, meeting.other_checkin_id) in earlier and meeting.other_id in names
+    ]
     found = []
-    for row in rows:
-        meeting = row.Meeting
+    for meeting, other in rows:
         first, moved_from = first_meeting.claim(
             db_session,
             ledger=ledger,
@@ -74,8 +75,8 @@ def _recorded_meetings(db_session: Session, ledger: Ledger, policy: PointsPolicy
                 first=first,
                 moved_from=moved_from,
                 at_event=meeting.event_id is not None,
-                handle=row.handle,
-                display_name=row.display_name,
+                handle=other["handle"],
+                display_name=other["display_name"],
             )
         )
     return found

@@ -20,12 +20,13 @@ from sqlalchemy import (
     MetaData,
     Table,
     cast,
+    false,
     func,
     insert,
-    literal,
     null,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
@@ -197,8 +198,8 @@ def load(
                 VISITS.c.at,
                 cast(func.timezone(Venue.timezone, VISITS.c.at), Date),
                 null(),
-                literal(False),
-                literal(True),
+                false(),
+                true(),
                 JUDGED.c.eligible,
                 JUDGED.c.reasons,
             )

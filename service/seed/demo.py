@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from geo.cities import cities_of
 from geo.coords import LatLon
 from geo.errors import InvalidCoordinates
 from geo.timezones import timezone_at
@@ -95,7 +96,9 @@ def generated_spots(count: int = GENERATED_VENUES) -> Iterator[tuple[str, str, L
 
 
 def seed_venues(*, db_session: Session, progress: bool = True) -> tuple[str, int]:
-    """Insert the demo venues that are missing; return ``(source, inserted)``."""
+    """Insert the demo venues that are missing, with their cities (as ``award.venue_city``
+    would look them up: set here, the venues need no second write); return ``(source,
+    inserted)``."""
     spots_path = data_dir() / SPOTS
     if spots_path.exists():
         source, rows = "gowalla", list(read_spots(spots_path))
@@ -106,15 +109,20 @@ def seed_venues(*, db_session: Session, progress: bool = True) -> tuple[str, int
     existing = db_session.scalar(select(func.count()).where(Venue.source == source))
     if existing >= len(rows):
         return source, 0
+    cities = cities_of([position for _, _, position in rows])
     raw = db_session.connection().connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE seed_venues (ref text, name text, category text, "
-            "lat float8, lon float8, tz text) ON COMMIT DROP"
+            "lat float8, lon float8, tz text, city text) ON COMMIT DROP"
         )
         with cur.copy("COPY seed_venues FROM STDIN") as copy:
-            for ref, name, position in tqdm(
-                rows, desc=f"venues ({source})", unit="venue", disable=not progress
+            for (ref, name, position), city in tqdm(
+                zip(rows, cities, strict=True),
+                desc=f"venues ({source})",
+                unit="venue",
+                total=len(rows),
+                disable=not progress,
             ):
                 category = guess(name, table) if table else name.split()[1]
                 copy.write_row(
@@ -125,12 +133,13 @@ def seed_venues(*, db_session: Session, progress: bool = True) -> tuple[str, int
                         position.lat,
                         position.lon,
                         timezone_at(position),
+                        city,
                     )
                 )
         cur.execute(
             "INSERT INTO venues (name, category, location, radius_m, timezone, source, "
-            "source_ref) SELECT name, category, "
-            "ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 100, tz, %s, ref "
+            "source_ref, city) SELECT name, category, "
+            "ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 100, tz, %s, ref, city "
             "FROM seed_venues ON CONFLICT (source, source_ref) WHERE source_ref IS NOT NULL "
             "DO NOTHING",
             (source,),

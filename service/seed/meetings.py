@@ -12,16 +12,21 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Table,
+    any_,
+    bindparam,
     func,
     select,
     true,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from geo.meetings import same_place, same_time
 from service.models import Meeting, Relationship, User, Venue
@@ -29,6 +34,14 @@ from service.models.meeting import MEETING_ID
 from service.presence import visibility
 from service.rewards.setbased.write import copy_rows, scratch
 
+CONTACTS = Table(
+    "seed_contacts",
+    MetaData(),
+    Column("user_id", BigInteger),
+    Column("other_id", BigInteger),
+    Index("seed_contacts_user", "user_id"),
+    prefixes=["TEMPORARY"],
+)
 MET = Table(
     "seed_met",
     MetaData(),
@@ -40,13 +53,33 @@ MET = Table(
 )
 
 
+def _contacts(db_session: Session, staged: Table) -> Table:
+    """The staged people's mutual contacts among them, both sharing, as a scratch table of
+    pairs read by person id (``= ANY``): the candidates then read only scratch tables and
+    the venues (Citus refuses a lateral over a scratch table correlated with a
+    distributed one, and the contact's row lives on another shard than the person's)."""
+    people = db_session.scalars(select(staged.c.user_id).distinct()).all()
+    sharing_people = select(User.id).where(User.id == any_(_ids(people)), visibility.sharing())
+    sharing = set(db_session.scalars(sharing_people))
+    pairs = db_session.execute(
+        select(Relationship.user_id, Relationship.other_id).where(
+            Relationship.user_id == any_(_ids(sharing)), Relationship.mutual
+        )
+    )
+    return scratch(db_session, CONTACTS, [pair for pair in pairs if pair.other_id in sharing])
+
+
+def _ids(ids) -> BindParameter:
+    return bindparam(None, sorted(ids), type_=ARRAY(BigInteger))
+
+
 def _candidates(db_session: Session, staged: Table):
     """Pairs of loaded check-ins of contacts that may meet, the later-arriving first:
     per arrival, per contact, nearest in time, then by id (as ``detect`` tries them).
     Each contact's check-ins in the window come from their own index (a fenced lateral,
     as ``detect`` reads them): a hash join on the person alone compared 15 M pairs."""
+    contacts = _contacts(db_session, staged)
     here, there = aliased(Venue), aliased(Venue)
-    person, contact = aliased(User), aliased(User)
     mine_rows, their_rows = staged.alias("mine"), staged.alias("their")
     mine, their = mine_rows.c, their_rows.c
     theirs = (
@@ -59,7 +92,7 @@ def _candidates(db_session: Session, staged: Table):
             their.event_id,
         )
         .where(
-            their.user_id == Relationship.other_id,
+            their.user_id == contacts.c.other_id,
             visibility.acting(their),
             same_time(their.effective_at, mine.effective_at),
             tuple_(their.created_at, their.id) < tuple_(mine.created_at, mine.id),
@@ -85,16 +118,12 @@ def _candidates(db_session: Session, staged: Table):
             there.timezone.label("other_zone"),
         )
         .select_from(mine_rows)
-        .join(person, person.id == mine.user_id)
-        .join(Relationship, visibility.mutual(mine.user_id))
-        .join(contact, contact.id == Relationship.other_id)
+        .join(contacts, contacts.c.user_id == mine.user_id)
         .join(theirs, true())
         .join(here, here.id == mine.venue_id)
         .join(there, there.id == theirs.c.venue_id)
         .where(
             visibility.acting(mine),
-            visibility.sharing(person),
-            visibility.sharing(contact),
             same_place(
                 there.id,
                 there.location,

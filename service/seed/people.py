@@ -5,7 +5,7 @@ people, and the history's friendships as mutual contacts; all with the demo pass
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, literal, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -120,11 +120,13 @@ def befriend(*, db_session: Session, pairs: list[tuple[int, int]]) -> int:
     )
     rows = insert(Relationship).from_select(
         ["user_id", "other_id", "i_follow", "they_follow"],
-        select(table.c.user_id, table.c.other_id, literal(True), literal(True)),
+        select(table.c.user_id, table.c.other_id, true(), true()),
     )
+    # SQL constants, not parameters: Citus runs this INSERT ... SELECT from a scratch table
+    # through the coordinator, and the worker's copy of it would lose a parameter's type
     db_session.execute(
         rows.on_conflict_do_update(
-            index_elements=["user_id", "other_id"], set_={"i_follow": True, "they_follow": True}
+            index_elements=["user_id", "other_id"], set_={"i_follow": true(), "they_follow": true()}
         )
     )
     return (len(both) - before) // 2

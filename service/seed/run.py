@@ -4,14 +4,12 @@ rewards through the set-based recompute, footfall, the owner — in one transact
 an interrupted seed leaves nothing half done and the next one starts over."""
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from geo.cities import cities_of
 from geo.coords import LatLon
 from geo.sql import latitude, longitude
 from service import clock
@@ -20,7 +18,6 @@ from service.models import Checkin, Meeting, User, UserBadge, Venue, VenueMayor
 from service.notifications import outbox
 from service.rewards.policy import PointsPolicy
 from service.rewards.setbased import replay
-from service.rewards.setbased.write import keep_cities
 from service.seed import checkins, demo, history, meetings, owner, people
 
 
@@ -133,32 +130,25 @@ def _people():
 
 def _load(db_session: Session, past: history.Past, spots: dict, handles: list, bars) -> None:
     """The history's people and friendships, its check-ins judged and stored, and the
-    meetings among them; the venues' cities are looked up meanwhile (a thread: the
-    lookups are Python's, the steps beside them the database's)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        cities = pool.submit(cities_of, [position for _, position in spots.values()])
-        found = dict(
-            db_session.execute(select(User.handle, User.id).where(User.handle.in_(handles))).all()
-        )
-        named = {handle: found[handle] for handle in handles}  # alice first: best-connected
-        who = people.create(
-            db_session=db_session,
-            past=past,
-            named=named,
-            password=demo.DEMO_PASSWORD,
-            progress=bars,
-        )
-        people.befriend(db_session=db_session, pairs=people.friendships(who, past))
-        venues = {ref: venue_id for ref, (venue_id, _) in spots.items()}
-        checkins.load(db_session=db_session, past=past, people=who, venues=venues, progress=bars)
-        checkins.store(db_session=db_session)
-        _count_checkins(db_session)
-        db_session.execute(text("ANALYZE checkins, relationships, users"))  # for what reads them
-        meetings.detect(db_session=db_session, staged=checkins.STAGED, progress=bars)
-        venue_ids = [venue_id for venue_id, _ in spots.values()]
-        keep_cities(
-            db_session=db_session, cities=dict(zip(venue_ids, cities.result(), strict=True))
-        )
+    meetings among them."""
+    found = dict(
+        db_session.execute(select(User.handle, User.id).where(User.handle.in_(handles))).all()
+    )
+    named = {handle: found[handle] for handle in handles}  # alice first: best-connected
+    who = people.create(
+        db_session=db_session,
+        past=past,
+        named=named,
+        password=demo.DEMO_PASSWORD,
+        progress=bars,
+    )
+    people.befriend(db_session=db_session, pairs=people.friendships(who, past))
+    venues = {ref: venue_id for ref, (venue_id, _) in spots.items()}
+    checkins.load(db_session=db_session, past=past, people=who, venues=venues, progress=bars)
+    checkins.store(db_session=db_session)
+    _count_checkins(db_session)
+    db_session.execute(text("ANALYZE checkins, relationships, users"))  # for what reads them
+    meetings.detect(db_session=db_session, staged=checkins.STAGED, progress=bars)
 
 
 def _footfall(db_session: Session, bar: tqdm) -> None:

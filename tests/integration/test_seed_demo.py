@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from geo.cities import city_of
+from geo.coords import LatLon
 from service.database import db
 from service.footfall.rollup import counts_sql
 from service.models import (
@@ -177,6 +179,30 @@ def test_set_based_recompute_gives_what_the_per_checkin_replay_gives(
     set_based = _recomputed(app, set_based=True)
     for table in one_by_one:
         assert set_based[table] == one_by_one[table], table
+
+
+def test_both_recomputes_find_a_meeting_whose_other_row_is_gone(
+    app, client, actions, friends, frozen_clock
+):
+    """A meeting's check-ins are read by each person's id (on Citus, each side lives on
+    its own person's shard): when one side's row is gone, the side that found the
+    meeting still finds it in both recomputes, which still agree."""
+    a, b = friends(2)
+    venue = actions.venue(a, *ORIGIN, name="Cafe")
+    frozen_clock.current = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    assert actions.check_in(a, venue).status_code == 201
+    frozen_clock.advance(minutes=10)
+    met = actions.check_in(b, venue)
+    assert met.json["meetings"][0]["first_time"] is True
+    with app.app_context():
+        gone = db.session.scalars(select(Meeting).where(Meeting.user_id == a["user"]["id"]))
+        db.session.delete(gone.one())
+        db.session.commit()
+    one_by_one = _recomputed(app, set_based=False)
+    assert {
+        (user, reason) for (user, _, reason, _, _) in one_by_one["ledger"] if "meeting" in reason
+    } == {(a["user"]["id"], "first_meeting"), (b["user"]["id"], "first_meeting")}
+    assert _recomputed(app, set_based=True) == one_by_one
 
 
 # --- the seed on a small history in Gowalla's real formats ---
@@ -514,6 +540,15 @@ def test_seeding_twice_changes_nothing_and_an_interrupted_seed_starts_over(
     assert second.splitlines()[1] == f"{figures}: seeded before, nothing to do"
     with app.app_context():
         assert rewards_state() == state
+
+
+def test_the_seeded_venues_have_their_cities(app, runner, small_city):
+    """Looked up as a first check-in would look them up, when the venues are inserted
+    (not written again after: venues are a reference table on Citus)."""
+    _seed(runner)
+    with app.app_context():
+        cities = dict(db.session.execute(select(Venue.source_ref, Venue.city)).all())
+    assert cities == {spot: city_of(LatLon(lat, lon)) for spot, (_, lat, lon) in SPOTS.items()}
 
 
 def test_every_rule_kind_is_measured_by_the_set_based_replay():

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Date, cast, func, select, tuple_
+from sqlalchemy import BigInteger, Date, any_, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from geo.cities import cities_of
 from geo.coords import LatLon
@@ -86,22 +88,20 @@ def _meetings(db_session: Session) -> tuple[dict, dict, dict]:
     """Each meeting row with whether its other side arrived first (then this side found
     it, as ``recompute._recorded_meetings``), both sides of each meeting, and each
     person's meetings as they were created."""
-    other_rows, own_rows = Checkin.__table__.alias("other"), Checkin.__table__.alias("own")
-    other, own = other_rows.c, own_rows.c
-    earlier = tuple_(other.created_at, other.id) < tuple_(own.created_at, own.id)
+    own = Checkin.__table__.c
     rows = db_session.execute(
-        select(Meeting, earlier.label("found_here"))
-        .join(
-            other_rows,
-            (other.user_id == Meeting.other_id) & (other.id == Meeting.other_checkin_id),
-        )
-        .join(own_rows, (own.user_id == Meeting.user_id) & (own.id == Meeting.checkin_id))
+        select(Meeting, own.created_at)
+        .join(Checkin.__table__, (own.user_id == Meeting.user_id) & (own.id == Meeting.checkin_id))
         .order_by(Meeting.id)
     ).all()
+    arrived = _arrived(db_session, rows)
     found_at, sides, met = defaultdict(list), defaultdict(list), defaultdict(list)
-    for meeting, found_here in rows:
+    for meeting, created_at in rows:
+        other = arrived.get((meeting.other_id, meeting.other_checkin_id))
+        if other is None:
+            continue  # the other side's check-in is gone
         sides[meeting.id].append((meeting.user_id, meeting.checkin_id))
-        if found_here:
+        if other < (created_at, meeting.checkin_id):
             found_at[(meeting.user_id, meeting.checkin_id)].append(
                 Recorded(
                     meeting.id,
@@ -118,6 +118,38 @@ def _meetings(db_session: Session) -> tuple[dict, dict, dict]:
     ):
         met[user_id].append((created_at, other_id, event_id))
     return found_at, sides, met
+
+
+def _arrived(db_session: Session, rows: list) -> dict[tuple[int, int], tuple[datetime, int]]:
+    """When each meeting's check-ins arrived, ``(created_at, id)`` by ``(user, check-in)``:
+    each side's from its own row, the other side's from the other person's row (or, if
+    that is gone, from ``arrived_at``)."""
+    arrived = {
+        (meeting.user_id, meeting.checkin_id): (created_at, meeting.checkin_id)
+        for meeting, created_at in rows
+    }
+    missing = {(meeting.other_id, meeting.other_checkin_id) for meeting, _ in rows}
+    found = arrived_at(db_session, missing - arrived.keys())
+    return arrived | {key: (created_at, key[1]) for key, created_at in found.items()}
+
+
+def arrived_at(db_session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], datetime]:
+    """When these check-ins (``(user, id)``) arrived, those that exist: read by person id,
+    never joined on a column naming another person (on Citus, their check-ins live on
+    their own shard)."""
+    if not keys:
+        return {}
+    rows = db_session.execute(
+        select(Checkin.user_id, Checkin.id, Checkin.created_at).where(
+            Checkin.user_id == any_(_ids(user for user, _ in keys)),
+            Checkin.id == any_(_ids(checkin for _, checkin in keys)),
+        )
+    )
+    return {(user, checkin): at for user, checkin, at in rows if (user, checkin) in keys}
+
+
+def _ids(ids) -> BindParameter:
+    return bindparam(None, sorted(set(ids)), type_=ARRAY(BigInteger))
 
 
 def _staff(db_session: Session) -> dict[tuple[int, int], date | None]:

@@ -4,7 +4,19 @@ then filled with COPY, and the totals set from scratch tables in one UPDATE each
 from collections import defaultdict
 
 from psycopg import sql
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from service.models import (
@@ -43,13 +55,6 @@ CHECKIN_POINTS = Table(
 )
 FIRST_MEETINGS = Table(
     "replay_first_meetings", SCRATCH, Column("id", BigInteger), prefixes=["TEMPORARY"]
-)
-VENUE_CITIES = Table(
-    "replay_venue_cities",
-    SCRATCH,
-    Column("id", BigInteger),
-    Column("city", String),
-    prefixes=["TEMPORARY"],
 )
 
 
@@ -131,7 +136,18 @@ def store(db_session: Session, replay) -> None:
 
 def keep_cities(*, db_session: Session, cities: dict[int, str]) -> None:
     """Keep the cities looked up on the venues that have none (as ``award.venue_city``)."""
-    found = scratch(db_session, VENUE_CITIES, cities.items())
+    if not cities:
+        return
+    # arrays, not a scratch table: venues is a reference table on Citus, and an UPDATE of
+    # one may read no local table
+    found = (
+        func.unnest(
+            bindparam("ids", list(cities), type_=ARRAY(BigInteger)),
+            bindparam("cities", list(cities.values()), type_=ARRAY(String)),
+        )
+        .table_valued("id", "city")
+        .render_derived(name="found")
+    )
     db_session.execute(
         update(Venue).where(Venue.id == found.c.id, Venue.city.is_(None)).values(city=found.c.city)
     )
