@@ -3,9 +3,11 @@
 The world (``BENCH_SCALE_DATABASE_URL``, default ``.../irl_bench_scale``) is seeded once
 (``harness.seed.world``) and reused while the options match. Against gunicorn started as
 ``make run`` starts it, with load from wrk and the service's own statements from pgbench,
-it runs the phases asked (``--only``; without it the first four, as ``make bench``):
-``reads``, ``footfall``, ``checkins``, ``curve``, ``streams``, ``geometry``, ``plans``
-(``bench/README.md``), each ``--rounds`` interleaved rounds after a warm-up;
+it runs the phases asked (``--only``; without it the first four and ``citus``, as
+``make bench``):
+``reads``, ``footfall``, ``checkins``, ``curve``, ``streams``, ``geometry``, ``plans``,
+``citus`` (a smaller world on single-node PostgreSQL and on a Citus cluster, side by side;
+``bench/README.md``), each ``--rounds`` interleaved rounds after a warm-up;
 then prints one table, the goals with PASS / FAIL, the machine, the commit and the load
 average, and writes ``bench/results/scale.json`` (gunicorn logs next to it).
 """
@@ -26,6 +28,7 @@ import time
 import psycopg
 
 from bench import summary
+from bench.harness import citus as citus_cluster
 from bench.harness import pgbench, server, wrk
 from bench.harness.database import conninfo
 from bench.harness.replay import service_options
@@ -33,12 +36,12 @@ from bench.harness.report import competitors
 from bench.harness.seed import recent, world
 from bench.harness.seed.venues import load_centres, query_points
 from bench.harness.sse import raise_fd_limit
-from bench.phases import checkins, curve, footfall, geometry, plans, reads, streams
+from bench.phases import checkins, citus, curve, footfall, geometry, plans, reads, streams
 from bench.phases.run import API_ENV, RESULTS, TOKEN_MINUTES, Run
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/irl_bench_scale"
-PHASES = ("reads", "footfall", "checkins", "curve", "streams", "geometry", "plans")
-DEFAULT_PHASES = PHASES[:4]
+PHASES = ("reads", "footfall", "checkins", "curve", "streams", "geometry", "plans", "citus")
+DEFAULT_PHASES = (*PHASES[:4], "citus")  # citus: where Citus is installed (make citus)
 SERVED = ("reads", "footfall", "checkins", "streams")  # the phases that need the API
 
 
@@ -84,6 +87,7 @@ def parse_args() -> argparse.Namespace:
     add("--footfall-sql-seconds", type=int, default=6, help="seconds per footfall SQL phase")
     add("--streams", type=int, default=1000, help="open notification streams (streams)")
     add("--explain-samples", type=int, default=10, help="samples per statement (plans)")
+    citus.add_options(add)
     add("--output", type=Path, default=RESULTS / "scale.json")
     args = parser.parse_args()
     chosen = [name.strip() for value in args.only or () for name in value.split(",")]
@@ -91,18 +95,12 @@ def parse_args() -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}: choose from {PHASES}")
     args.phases = set(chosen or DEFAULT_PHASES) - ({"curve"} if args.no_curve else set())
+    if "citus" in args.phases and not citus_cluster.available():
+        if "citus" in chosen:
+            parser.error("the citus phase needs Citus installed: run `make citus` first")
+        print("NOTE: Citus is not installed (make citus): the citus phase is left out")
+        args.phases.discard("citus")
     return args
-
-
-def world_state(conn: psycopg.Connection, busy: int) -> dict:
-    """Count the world's rows as measured (and the busy venue's check-ins, recent ones)."""
-    tables = ("venues", "users", "checkins", "events", "venue_visits", "user_badges")
-    tables += ("venue_mayors", "checkins WHERE venue_id = %(busy)s", recent.IDS)
-    keys = (*tables[:-2], "busy_venue_checkins", "recent_checkins", "database_bytes")
-    counts = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
-    query = f"SELECT {counts}, pg_database_size(current_database())"
-    row = conn.execute(query, {"busy": busy}).fetchone()
-    return dict(zip(keys, row, strict=True))
 
 
 def main() -> None:
@@ -118,18 +116,32 @@ def main() -> None:
     url = os.environ.get("BENCH_SCALE_DATABASE_URL", DEFAULT_URL)
     centres, origin = load_centres()
     print(f"cluster centres: {len(centres):,} ({origin})", flush=True)
+    context, measured, server_conninfo = {}, {}, conninfo(citus.single_url())
+    if args.phases - {"citus"}:  # the phases on the world at its stated scale
+        context, measured = world_phases(args, url, centres)
+        server_conninfo = conninfo(url)
+    if "citus" in args.phases:  # a smaller world of its own, on both engines
+        context["citus"] = citus.run(args, centres)
+    if args.seed_only:
+        print(f"seeding: {json.dumps(summary.seed_times(context))}")
+        return
+    summary.summarise(args, context, measured, load_before, others, server_conninfo)
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+
+
+def world_phases(args, url: str, centres: list) -> tuple[dict, dict]:
+    """Seed the world (and the curve's databases) and run the phases asked on it."""
     seeded = {"world": world.seed_world(url, args, centres), "curve": {}}
     if "curve" in args.phases or (args.seed_only and not args.no_curve):
         seeded["curve"] = curve.seed(url, args, centres)
     if args.seed_only:
-        print(f"seeding: {json.dumps(summary.seed_times(seeded))}")
-        return
+        return {"seed": seeded}, {}
     facts = seeded["world"]["facts"]
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         print("re-making the recent check-ins relative to now ...", flush=True)
         refresh = recent.refresh(conn)
         print(f"  {refresh}", flush=True)
-        state = world_state(conn, facts["busy_venue_id"])
+        state = world.state(conn, facts["busy_venue_id"])
         print(f"world: {state}", flush=True)
         everyone, rng = checkins.world_users(conn), random.Random(11)
         viewers = [rng.choice(everyone) for _ in range(args.points)]  # one per position
@@ -141,9 +153,7 @@ def main() -> None:
         run = Run(args, url, conninfo(url), facts, app, secret, service_options(app), Path(tmp),
                   query_points(centres, args.points), viewers)  # fmt: skip
         context.update(measure(run, dealt, seeded["curve"]))
-    measured = context.pop("measured")
-    summary.summarise(args, context, measured, load_before, others, run.conninfo)
-    print(f"total run time {time.perf_counter() - started:.0f} s")
+    return context, context.pop("measured")
 
 
 def measure(run: Run, dealt: checkins.Dealt, curve_dbs: dict) -> dict:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bench.harness import report
 from bench.harness.report import Goal, num
-from bench.phases import plans
+from bench.phases import citus_report, plans
 from bench.phases.curve import venues_of
 from bench.phases.footfall import FOOTFALL, FOOTFALL_SQL
 from bench.phases.reads import READS
@@ -120,13 +120,17 @@ def print_cpu(rounds: list[dict], title: str, client: str) -> None:
         print(f"{label:34}{cells}{buffers['hits']:>12.0f}{buffers['reads']:>7.0f}")
 
 
-def seed_times(seeded: dict) -> dict:
+def seed_times(context: dict) -> dict:
     """Each seeding step's seconds (``reused`` when it was already there)."""
-    steps = [(f"world.{step}", r) for step, r in seeded["world"].items() if step != "facts"]
+    seeded = context.get("seed", {})
+    steps = [(f"world.{k}", r) for k, r in seeded.get("world", {}).items() if k != "facts"]
+    steps += [(f"curve.{name}", r) for name, r in seeded.get("curve", {}).items()]
     found = {}
-    for name, record in steps + [(f"curve.{name}", r) for name, r in seeded["curve"].items()]:
+    for name, record in steps:
         total = (record.get("timings") or {}).get("total_s")
         found[name] = total if record.get("seeded_now") else f"reused ({total} s)"
+    if "citus" in context:
+        found["citus"] = context["citus"]["seed"]
     return found
 
 
@@ -160,13 +164,14 @@ def summarise(args, context: dict, measured: dict, load_before, others, conninfo
         small, large = curve
         goals.append(Goal(None, f"nearby venues {large} / {small} venues, median c=1",
                           f"curve_{large}", MED, "<=", 1.5, (f"curve_{small}", MED)))  # fmt: skip
-    verdicts = report.judge(results, goals)
+    verdicts = report.judge(results, goals) if "world" in context else []
     host, version, load_after = report.machine(conninfo), report.code(), os.getloadavg()
-    print(_headline(args, context["world"], host, version, (load_before[0], load_after[0])))
-    report.print_table(rows)
-    report.print_goals(verdicts)
-    explaining = _notes(results)
-    report.print_notes(explaining)
+    explaining = _notes(results) if "world" in context else []
+    if "world" in context:  # the world at its stated scale was measured
+        print(_headline(args, context["world"], host, version, (load_before[0], load_after[0])))
+        report.print_table(rows)
+        report.print_goals(verdicts)
+        report.print_notes(explaining)
     if "checkins" in measured:
         print_replay(context["replay"], results)
         print_cpu(measured["checkins"], "CPU ms per check-in (cores used)", "wrk")
@@ -187,13 +192,15 @@ def summarise(args, context: dict, measured: dict, load_before, others, conninfo
         print(f"\ngeometry twin: {context['geometry']}")
     if "plans" in context:
         plans.show(context["plans"])
+    if "citus" in context:
+        citus_report.show(context["citus"])
     others_after = report.competitors()
     if others_after:
         print("WARNING: other benchmarks, servers or tests were running at the end:")
         print("\n".join(f"  {line}" for line in others_after))
     print(f"\nrollup == raw (in process): {context.get('rollup_equals_raw')};"
           f" sanity: {context.get('sanity')}")  # fmt: skip
-    print(f"seeding: {json.dumps(seed_times(context['seed']))}")
+    print(f"seeding: {json.dumps(seed_times(context))}")
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {key: str(value) for key, value in vars(args).items()},

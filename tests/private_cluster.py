@@ -28,7 +28,7 @@ class PrivateCluster:
     def __init__(self, port: int, settings: dict | None = None, root: Path | None = None):
         self.port = port
         self.settings = settings or {}
-        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="irl-cluster-"))
+        self.root = Path(root).resolve() if root else Path(tempfile.mkdtemp(prefix="irl-cluster-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"

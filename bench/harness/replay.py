@@ -57,7 +57,17 @@ def summary(captured: list[Sent]) -> dict:
         ),
         "wall_ms_per_checkin_in_process": mean([c.wall_s * 1000 for c in ok], 2),
         "connections_per_checkin": mean([len({s.connection for s in c.statements}) for c in ok], 2),
+        "sql_ms_by_site": by_site(ok),
     }
+
+
+def by_site(answered: list[Sent], top: int = 20) -> dict[str, float]:
+    """The ``top`` call sites by SQL ms per request (their statements' round trips)."""
+    totals: Counter = Counter()
+    for sent in answered:
+        for entry in sent.statements:
+            totals[entry.site] += entry.seconds * 1000 / len(answered)
+    return {site: round(ms, 2) for site, ms in totals.most_common(top) if ms >= 0.005}
 
 
 def mean(values: list[float], digits: int) -> float | None:

@@ -6,6 +6,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from hashlib import md5
 
 import psycopg
 
@@ -21,20 +22,9 @@ PATH = "/api/v1/checkins"
 ACCURACY_M = 20.0
 JITTER_M = 8.0  # how far from the venue's point the phone says it is (1 sigma)
 WORLD_USERS = HANDLE_PREFIX.replace("_", r"\_") + "%"
-MEET_SQL = f"""
-SELECT DISTINCT ON (c.user_id) c.user_id, k.venue_id,
-       ST_Y(v.location::geometry), ST_X(v.location::geometry)
-FROM unnest(%(users)s::bigint[]) AS c (user_id)
-JOIN users u ON u.id = c.user_id AND u.location_sharing <> 'off'
-JOIN relationships r ON r.user_id = c.user_id AND r.mutual
-JOIN users o ON o.id = r.other_id AND o.location_sharing <> 'off'
-JOIN {recent.IDS} ri ON ri.user_id = r.other_id
-JOIN checkins k ON k.user_id = ri.user_id AND k.id = ri.id
-JOIN venues v ON v.id = k.venue_id
-WHERE NOT k.private AND k.effective_at > now() - interval '90 minutes'
-  AND k.venue_id NOT IN (SELECT p.venue_id FROM {recent.PLAN} p WHERE p.user_id = c.user_id)
-ORDER BY c.user_id, md5(k.id::text)
-"""
+SINCE = (("meetings", "created_at"), ("user_badges", "awarded_at"), ("mayorship_changes", "at"))
+SINCE += (("points_ledger", "created_at"),)  # what a phase's check-ins wrote: (table, time)
+RECENT_CONTACT = "90 minutes"  # a contact's check-in this recent makes a meeting
 
 
 @dataclass
@@ -91,13 +81,58 @@ def fresh_users(conn: psycopg.Connection, history_max_id: int, rng: random.Rando
 def deal(conn: psycopg.Connection, users: list[int], meet_share: float, rng) -> list[tuple]:
     """Deal ``(user_id, body, kind)`` in random order, a ``meet`` share first."""
     meet_count = round(len(users) * meet_share)
-    found = conn.execute(MEET_SQL, {"users": users[:meet_count]}).fetchall()
-    meets = {row[0]: row[1:] for row in found}
+    meets = _meeting_venues(conn, users[:meet_count])
     others = [user for user in users if user not in meets]
     jobs = [(user, *where, "meet") for user, where in meets.items()]
     jobs += [(user, *where, "usual") for user, where in _usual_venues(conn, others, rng).items()]
     rng.shuffle(jobs)
     return [(user, _body(venue, lat, lon, rng), kind) for user, venue, lat, lon, kind in jobs]
+
+
+def _meeting_venues(conn: psycopg.Connection, users: list[int]) -> dict[int, tuple]:
+    """Where each of ``users`` (sharing) meets a sharing mutual contact: the venue of one of
+    the contact's recent public check-ins, none of the user's recent venues, the one with
+    the least md5 of its id; ``{user: (venue, lat, lon)}`` in user order. One table a
+    statement: Citus joins no user's rows with another user's."""
+    sharing = "SELECT id FROM users WHERE id = ANY(%s) AND location_sharing <> 'off'"
+    users = [row[0] for row in conn.execute(sharing, (users,))]
+    pairs = conn.execute(
+        "SELECT user_id, other_id FROM relationships WHERE user_id = ANY(%s) AND mutual",
+        (users,),
+    ).fetchall()
+    others = [row[0] for row in conn.execute(sharing, (list({o for _, o in pairs}),))]
+    made = conn.execute(f"SELECT id FROM {recent.IDS} WHERE user_id = ANY(%s)", (others,))
+    found = conn.execute(
+        "SELECT user_id, id, venue_id FROM checkins WHERE user_id = ANY(%s) AND id = ANY(%s)"
+        f" AND NOT private AND effective_at > now() - interval '{RECENT_CONTACT}'",
+        (others, [row[0] for row in made]),
+    ).fetchall()
+    theirs: dict[int, list] = {}
+    for other, checkin_id, venue_id in found:
+        theirs.setdefault(other, []).append((md5(str(checkin_id).encode()).hexdigest(), venue_id))
+    mine: dict[int, set] = {}
+    query = f"SELECT user_id, venue_id FROM {recent.PLAN} WHERE user_id = ANY(%s)"
+    for user_id, venue_id in conn.execute(query, (users,)):
+        mine.setdefault(user_id, set()).add(venue_id)
+    picked: dict[int, tuple[str, int]] = {}
+    for user_id, other in pairs:
+        for key, venue_id in theirs.get(other, ()):
+            if venue_id not in mine.get(user_id, ()) and (
+                user_id not in picked or key < picked[user_id][0]
+            ):
+                picked[user_id] = (key, venue_id)
+    coords = _coordinates(conn, {venue for _, venue in picked.values()})
+    return {user: (venue, *coords[venue]) for user, (_, venue) in sorted(picked.items())}
+
+
+def _coordinates(conn: psycopg.Connection, venues: set[int]) -> dict[int, tuple]:
+    """``{venue: (lat, lon)}``."""
+    rows = conn.execute(
+        "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM venues"
+        " WHERE id = ANY(%s)",
+        (list(venues),),
+    )
+    return {row[0]: row[1:] for row in rows}
 
 
 def _usual_venues(conn: psycopg.Connection, users: list[int], rng) -> dict[int, tuple]:
@@ -117,9 +152,7 @@ def _usual_venues(conn: psycopg.Connection, users: list[int], rng) -> dict[int, 
             picked[user_id] = favourites[int(rng.random() ** 2 * len(favourites))]
         elif nearby:
             picked[user_id] = rng.choice(nearby)
-    where = "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM venues"
-    rows = conn.execute(where + " WHERE id = ANY(%s)", (list(set(picked.values())),))
-    coords = {row[0]: row[1:] for row in rows}
+    coords = _coordinates(conn, set(picked.values()))
     return {user: (venue, *coords[venue]) for user, venue in picked.items()}
 
 
@@ -142,13 +175,12 @@ def effects(conn: psycopg.Connection, since: tuple[int, object]) -> dict:
     keys += ("mayorship_changes", "ledger_lines")
     row = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE eligible), coalesce(sum(points), 0)::int,"
-        " count(DISTINCT user_id), (SELECT count(*) FROM meetings WHERE created_at >= %(t)s),"
-        " (SELECT count(*) FROM user_badges WHERE awarded_at >= %(t)s),"
-        " (SELECT count(*) FROM mayorship_changes WHERE at >= %(t)s),"
-        " (SELECT count(*) FROM points_ledger WHERE created_at >= %(t)s)"
-        " FROM checkins WHERE id > %(id)s",
-        {"id": since[0], "t": since[1]},
+        " count(DISTINCT user_id) FROM checkins WHERE id > %s",
+        (since[0],),
     ).fetchone()
+    for table, column in SINCE:  # one statement each: Citus pushes down no subquery
+        query = f"SELECT count(*) FROM {table} WHERE {column} >= %s"  # beside an aggregate
+        row += conn.execute(query, (since[1],)).fetchone()
     reasons = conn.execute(
         "SELECT r->>'code', count(*) FROM checkins, jsonb_array_elements(reasons) r"
         " WHERE id > %s GROUP BY 1",
@@ -174,12 +206,15 @@ def prepare(run: Run, jobs: list) -> replay.Replay:
     return prepared
 
 
-def measure(run: Run, address: str, rounds: list, prepared: replay.Replay) -> tuple[list, list]:
-    """Run each round: the check-ins under the monitor, then their SQL replayed."""
-    print(f"check-ins and their SQL replayed: {run.args.rounds} rounds ...", flush=True)
+def measure(run: Run, address: str, rounds: list, prepared: replay.Replay,
+            first: int = 1) -> tuple[list, list]:  # fmt: skip
+    """Run each round (numbered from ``first``): the check-ins under the monitor, then
+    their SQL replayed."""
+    if first == 1:
+        print(f"check-ins and their SQL replayed: {len(rounds)} rounds ...", flush=True)
     args, measured, replayed = run.args, [], []
     with psycopg.connect(run.conninfo, autocommit=True) as conn:
-        for index, (warm, items) in enumerate(rounds, 1):
+        for index, (warm, items) in enumerate(rounds, first):
             files = {}
             for part, jobs in (("warm", warm), ("measured", items)):
                 rows = [(run.tokens[user], body) for user, body, _ in jobs]

@@ -28,14 +28,15 @@ def stats_path(venue_id: int, days: int, tz: str | None) -> str:
     return f"/api/v1/venues/{venue_id}/stats?{query}" + (f"&tz={tz}" if tz else "")
 
 
-def prepare(run: Run) -> None:
+def prepare(run: Run, names: tuple[str, ...] = tuple(FOOTFALL)) -> None:
     """Write the footfall items and each reader's statements as pgbench scripts."""
     from service.database import db
     from service.footfall import from_raw, from_rollup
     from service.footfall.grid import make_range
 
     owner = run.tokens[run.facts["owner_id"]]
-    for name, (days, tz) in FOOTFALL.items():
+    for name in names:
+        days, tz = FOOTFALL[name]
         row = (owner, stats_path(run.busy, days, tz))
         run.files[name] = wrk.write_items(run.tmp / f"{name}.txt", [row])
         reader = from_raw if tz else from_rollup

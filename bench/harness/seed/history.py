@@ -78,13 +78,17 @@ def seed_history(
 def _fill_cities(conn: psycopg.Connection, ids, lat, lon) -> None:
     """Set ``venues.city`` as the service does on a venue's first eligible check-in."""
     missing = {row[0] for row in conn.execute("SELECT id FROM venues WHERE city IS NULL")}
-    with conn.transaction():
-        conn.execute("CREATE TEMP TABLE bench_city (id bigint, city text) ON COMMIT DROP")
-        with conn.cursor().copy("COPY bench_city (id, city) FROM STDIN") as copy:
-            for venue_id, y, x in zip(ids.tolist(), lat.tolist(), lon.tolist(), strict=True):
-                if venue_id in missing:
-                    copy.write_row((venue_id, city_of(LatLon(y, x))))
-        conn.execute("UPDATE venues v SET city = c.city FROM bench_city c WHERE v.id = c.id")
+    found = [
+        (venue_id, city_of(LatLon(y, x)))
+        for venue_id, y, x in zip(ids.tolist(), lat.tolist(), lon.tolist(), strict=True)
+        if venue_id in missing
+    ]
+    # arrays, not a temporary table: Citus joins a reference table with no local table
+    conn.execute(
+        "UPDATE venues v SET city = c.city FROM unnest(%s::bigint[], %s::text[]) AS c (id, city)"
+        " WHERE v.id = c.id",
+        ([row[0] for row in found], [row[1] for row in found]),
+    )
 
 
 def _plan(rng, lat, lon, users: int, history: int) -> dict:

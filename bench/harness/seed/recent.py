@@ -41,17 +41,25 @@ def refresh(conn: psycopg.Connection) -> dict:
         bulk(conn)
         deleted = _delete_previous(conn)
         laps("delete_s")
-        inserted = conn.execute(
-            "WITH made AS (INSERT INTO checkins (user_id, venue_id, location, accuracy_m,"
-            " private, shared, effective_at, local_day, eligible, reasons, points, created_at)"
+        # the transaction's now() as a value and the ids kept in a second statement:
+        # Citus evaluates no now() in a subquery without FROM, nor feeds a local insert
+        # from a distributed one
+        now = conn.execute("SELECT now()").fetchone()[0]
+        made = conn.execute(
+            "INSERT INTO checkins (user_id, venue_id, location, accuracy_m, private, shared,"
+            " effective_at, local_day, eligible, reasons, points, created_at)"
             " SELECT p.user_id, p.venue_id, v.location, %(accuracy)s, p.private, NOT p.private,"
-            " t.at, (t.at AT TIME ZONE v.timezone)::date, true, '[]'::jsonb, %(points)s, t.at"
-            f" FROM {PLAN} p JOIN venues v ON v.id = p.venue_id"
-            " CROSS JOIN LATERAL (SELECT now() - p.age_s * interval '1 second' AS at) t"
-            " ORDER BY t.at RETURNING user_id, id)"
-            f" INSERT INTO {IDS} (user_id, id) SELECT user_id, id FROM made",
-            {"accuracy": ACCURACY_M, "points": POINTS},
-        ).rowcount
+            " p.at, (p.at AT TIME ZONE v.timezone)::date, true, '[]'::jsonb, %(points)s, p.at"
+            " FROM (SELECT user_id, venue_id, private,"
+            f" %(now)s::timestamptz - age_s * interval '1 second' AS at FROM {PLAN}) p"
+            " JOIN venues v ON v.id = p.venue_id ORDER BY p.at RETURNING user_id, id",
+            {"accuracy": ACCURACY_M, "points": POINTS, "now": now},
+        ).fetchall()
+        conn.execute(
+            f"INSERT INTO {IDS} (user_id, id) SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+            ([row[0] for row in made], [row[1] for row in made]),
+        )
+        inserted = len(made)
         _counters(conn, +1)
     rebuild_last_seen(conn)
     laps("insert_s")
@@ -68,17 +76,16 @@ def _delete_previous(conn: psycopg.Connection) -> int:
     count = conn.execute(f"SELECT count(*) FROM {IDS}").fetchone()[0]
     if count:
         _counters(conn, -1)
+        # IN (a subquery), not a join: Citus joins no distributed table with a local one
         conn.execute(
-            f"DELETE FROM points_ledger l USING {IDS} d"
-            " WHERE l.user_id = d.user_id AND l.checkin_id = d.id"
+            "DELETE FROM points_ledger WHERE (user_id, checkin_id) IN"
+            f" (SELECT user_id, id FROM {IDS})"
         )
         conn.execute(
             f"DELETE FROM meetings WHERE checkin_id IN (SELECT id FROM {IDS})"
             f" OR other_checkin_id IN (SELECT id FROM {IDS})"
         )
-        conn.execute(
-            f"DELETE FROM checkins c USING {IDS} d WHERE c.user_id = d.user_id AND c.id = d.id"
-        )
+        conn.execute(f"DELETE FROM checkins WHERE (user_id, id) IN (SELECT user_id, id FROM {IDS})")
         conn.execute(f"TRUNCATE {IDS}")
     return count
 
@@ -97,9 +104,11 @@ def _counters(conn: psycopg.Connection, sign: int) -> None:
 def recently_active(conn: psycopg.Connection, history_max_id: int) -> set[int]:
     """Find users who checked in lately beyond their recent check-ins (``too_soon``)."""
     rows = conn.execute(
-        "SELECT DISTINCT user_id FROM checkins c"  # NOT EXISTS: an anti-join; NOT IN
-        f" WHERE id > %s AND created_at > now() - interval '{ACTIVE_WINDOW}'"  # over 300 k
-        f" AND NOT EXISTS (SELECT FROM {IDS} r WHERE r.id = c.id)",  # ids ran for hours
+        "SELECT user_id, id FROM checkins"
+        f" WHERE id > %s AND created_at > now() - interval '{ACTIVE_WINDOW}'",
         (history_max_id - 100_000,),
     ).fetchall()
-    return {row[0] for row in rows}
+    # the recent ones left out here: NOT IN over 300 k ids ran for hours, and Citus
+    # refuses NOT EXISTS against a local table
+    made = {row[0] for row in conn.execute(f"SELECT id FROM {IDS}")}
+    return {user_id for user_id, checkin_id in rows if checkin_id not in made}

@@ -157,6 +157,17 @@ def _busy_roles(conn: psycopg.Connection, found: dict) -> None:
         conn.execute("UPDATE users SET last_timezone = %s WHERE checkin_count > 0", (TIMEZONE,))
 
 
+def state(conn: psycopg.Connection, busy: int) -> dict:
+    """Count the world's rows as measured (and the busy venue's check-ins, recent ones)."""
+    tables = ("venues", "users", "checkins", "events", "venue_visits", "user_badges")
+    tables += ("venue_mayors", "checkins WHERE venue_id = %(busy)s", recent.IDS)
+    keys = (*tables[:-2], "busy_venue_checkins", "recent_checkins", "database_bytes")
+    counts = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+    query = f"SELECT {counts}, pg_database_size(current_database())"
+    row = conn.execute(query, {"busy": busy}).fetchone()
+    return dict(zip(keys, row, strict=True))
+
+
 def seed_curve(url: str, venues: int, centres: list) -> dict:
     """Seed a database of ``venues`` bench venues and one user, once; its record."""
     seeded = seed_steps(url, {"venues": {"venues": venues, "seed": 1}}, None, centres, "curve")
