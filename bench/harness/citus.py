@@ -118,22 +118,15 @@ def distributed_database(cluster: Cluster, name: str, fresh: bool) -> str:
     """The URL of ``name`` on the coordinator: (re)created empty on every node, with
     Citus and PostGIS and the workers registered, when ``fresh`` or missing, else as it is
     (its seeding then decides what to redo). The same steps as the tests' cluster's."""
-    (host, port), workers = cluster.addresses[0], cluster.addresses[1:]
+    host, port = cluster.addresses[0]
     with _admin(host, port) as conn:
         there = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     if there and not fresh:
         return cluster.url(name)
-    for node_host, node_port in reversed(cluster.addresses):  # the coordinator holds links
-        with _admin(node_host, node_port) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        with _admin(node_host, node_port, name) as conn:
-            conn.execute("CREATE EXTENSION citus")
-            conn.execute("CREATE EXTENSION postgis")
-    with _admin(host, port, name) as conn:
-        conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (host, port))
-        for worker_host, worker_port in workers:
-            conn.execute("SELECT citus_add_node(%s, %s)", (worker_host, worker_port))
+    # the tests' own steps, through their command line (bench/ imports nothing from tests/)
+    made = _cli(port, SHARDS, "--workers", str(cluster.workers), "createdb", name)
+    if made.returncode:
+        raise RuntimeError(f"could not create {name} on the cluster: {made.stderr[-2000:]}")
     return cluster.url(name)
 
 
