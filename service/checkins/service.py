@@ -149,8 +149,9 @@ def check_in(
     position = LatLon(**location)
     venue, mayor = _venue_and_mayor(db_session, venue_id)
     can_meet = not private and user.location_sharing != "off"
-    if can_meet:
-        pairs.lock_contact_pairs(db_session, user.id)
+    # my mutual contacts, read once: their pairs locked now, the same ids then asked for
+    # meetings and told I am near
+    contacts = pairs.lock_contact_pairs(db_session, user.id) if can_meet else []
     user, have, plans_open = _lock_user(db_session, user.id)
     # Time is read under the lock, so a user's check-ins are created in lock order and
     # every rule sees all the earlier ones as "before now".
@@ -207,6 +208,7 @@ def check_in(
                     checkin=checkin,
                     venue=venue,
                     policy=policy,
+                    contacts=contacts,
                 )
                 if can_meet
                 else []
@@ -239,6 +241,7 @@ def check_in(
             venue=venue,
             venue_position=venue_position,
             now=now,
+            contacts=contacts,
             met=frozenset(meeting["user_id"] for meeting in earned.meetings),
         )
     db_session.flush()

@@ -73,10 +73,9 @@ def _candidates_statement():
     )
 
 
-def _candidates(db_session: Session, user_id: int, checkin: Checkin, venue: Venue):
-    """The contacts' check-ins this one may meet: my mutual contacts first (my side),
-    then their check-ins (theirs)."""
-    contacts = visibility.contact_ids(db_session, user_id)
+def _candidates(db_session: Session, contacts: list[int], checkin: Checkin, venue: Venue):
+    """The contacts' check-ins this one may meet: my mutual contacts (read on my side,
+    when their pairs were locked), then their check-ins (theirs)."""
     if not contacts:
         return []
     return _contacts_checkins(db_session, contacts, checkin, venue)
@@ -118,6 +117,7 @@ def detect(
     checkin: Checkin,
     venue: Venue,
     policy: PointsPolicy,
+    contacts: list[int],
 ) -> list[Met]:
     """Record each new meeting (both sides), mark first meetings and tell both people;
     the points are the rewards pipeline's.
@@ -127,7 +127,7 @@ def detect(
     time first (then by id) and the first that inserts is the meeting; one that collides
     with a meeting already recorded leaves the others to be tried."""
     found, tried, met = [], set(), set()
-    for other in _candidates(db_session, user.id, checkin, venue):
+    for other in _candidates(db_session, contacts, checkin, venue):
         if other.user_id in met:
             continue
         mine_first = (checkin.effective_at, checkin.id) < (other.effective_at, other.id)

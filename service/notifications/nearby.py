@@ -122,13 +122,14 @@ def fan_out(
     venue: Venue,
     venue_position: LatLon,
     now: datetime,
+    contacts: list[int],
     met: frozenset[int] = frozenset(),
 ) -> int:
-    """Queue the nearby notifications this check-in causes; returns how many. Contacts in
-    ``met`` (this check-in just met them) hear of the meeting instead."""
+    """Queue the nearby notifications this check-in causes; returns how many.
+    ``contacts``: the sender's mutual contacts, read when their pairs were locked.
+    Contacts in ``met`` (this check-in just met them) hear of the meeting instead."""
     if checkin.private or sender.location_sharing == "off" or checkin.effective_at < now - RECENT:
         return 0
-    contacts = visibility.contact_ids(db_session, sender.id)
     if not contacts:
         return 0
     shown = shaping.shown_position(sender.id, sender.location_sharing, venue_position)
